@@ -1,0 +1,1 @@
+"""Exports: pure column schema, row flattening, writers and indicators."""

@@ -1,0 +1,218 @@
+"""Definition checks beyond types: names, structure, choice lists, expressions, dedup policy."""
+
+import re
+
+from forms.errors import Problem
+from forms.expressions import ExpressionError, Unsupported, parse, references
+from forms.model import (
+    CONTAINER_TYPES,
+    FIELD_TYPES,
+    SELECT_TYPES,
+    SURVIVORSHIP_RULES,
+    Field,
+    FormDefinition,
+    iter_fields,
+)
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+EXPRESSION_ATTRS = ("relevant", "constraint", "calculation")
+
+Loc = list[str | int]
+
+
+def check(defn: FormDefinition) -> tuple[list[Problem], list[str]]:
+    """Every problem that makes the definition unusable, and warnings that do not block publishing."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    names = {field.name for _, field in iter_fields(defn)}
+    if not NAME.fullmatch(defn.key):
+        problems.append(
+            Problem(loc=["key"], code="invalid_name", message=f"form key {defn.key!r} is not a valid name")
+        )
+    if not defn.version.strip():
+        problems.append(Problem(loc=["version"], code="empty", message="version must not be empty"))
+    if not defn.fields:
+        problems.append(Problem(loc=["fields"], code="no_fields", message="a form needs at least one field"))
+    _check_fields(defn, defn.fields, ["fields"], "", names, problems, warnings)
+    for list_name, choices in defn.choices.items():
+        seen: set[str] = set()
+        for i, choice in enumerate(choices):
+            if choice.value in seen:
+                problems.append(
+                    Problem(
+                        loc=["choices", list_name, i, "value"],
+                        code="duplicate_choice",
+                        message=f"choice value {choice.value!r} appears twice in list {list_name!r}",
+                    )
+                )
+            seen.add(choice.value)
+    if defn.dedup is not None:
+        problems += _check_dedup(defn)
+    return problems, warnings
+
+
+def _check_fields(
+    defn: FormDefinition,
+    fields: list[Field],
+    loc: Loc,
+    prefix: str,
+    names: set[str],
+    problems: list[Problem],
+    warnings: list[str],
+) -> None:
+    seen: set[str] = set()
+    for i, field in enumerate(fields):
+        here: Loc = [*loc, i]
+        path = prefix + field.name
+        if not NAME.fullmatch(field.name):
+            problems.append(
+                Problem(
+                    loc=[*here, "name"],
+                    code="invalid_name",
+                    message=f"{field.name!r}: names start with a letter or _, then letters, digits, _ - .",
+                )
+            )
+        elif field.name in seen:
+            problems.append(
+                Problem(loc=[*here, "name"], code="duplicate_name", message=f"{path!r} is defined twice")
+            )
+        seen.add(field.name)
+        if field.type not in FIELD_TYPES:
+            problems.append(
+                Problem(
+                    loc=[*here, "type"],
+                    code="unknown_type",
+                    message=f"{path}: unknown type {field.type!r} (one of {', '.join(sorted(FIELD_TYPES))})",
+                )
+            )
+        if field.type in SELECT_TYPES:
+            if not field.choices:
+                problems.append(
+                    Problem(
+                        loc=[*here, "choices"],
+                        code="missing_choices",
+                        message=f"{path}: a select needs a choices list",
+                    )
+                )
+            elif field.choices not in defn.choices:
+                problems.append(
+                    Problem(
+                        loc=[*here, "choices"],
+                        code="unknown_choices",
+                        message=f"{path}: choice list {field.choices!r} is not defined",
+                    )
+                )
+        if field.type in CONTAINER_TYPES:
+            if not field.fields:
+                problems.append(
+                    Problem(
+                        loc=[*here, "fields"],
+                        code="empty_group",
+                        message=f"{path}: a {field.type} needs fields",
+                    )
+                )
+            else:
+                _check_fields(defn, field.fields, [*here, "fields"], path + "/", names, problems, warnings)
+        elif field.fields is not None:
+            problems.append(
+                Problem(
+                    loc=[*here, "fields"],
+                    code="unexpected_fields",
+                    message=f"{path}: only group and repeat fields contain fields",
+                )
+            )
+        for attr in EXPRESSION_ATTRS:
+            text = getattr(field, attr)
+            if text:
+                _check_expression(text, [*here, attr], f"{path} {attr}", names, problems, warnings)
+
+
+def _check_expression(
+    text: str, loc: Loc, what: str, names: set[str], problems: list[Problem], warnings: list[str]
+) -> None:
+    try:
+        expr = parse(text)
+    except Unsupported as exc:
+        warnings.append(f"{what}: {exc.what} is not evaluated by the server; the tablet enforces this rule")
+        return
+    except ExpressionError as exc:
+        problems.append(Problem(loc=loc, code="bad_expression", message=f"{what}: {exc}"))
+        return
+    for name in sorted(references(expr) - names):
+        problems.append(
+            Problem(
+                loc=loc, code="unknown_reference", message=f"{what}: ${{{name}}} names no field in the form"
+            )
+        )
+
+
+def _check_dedup(defn: FormDefinition) -> list[Problem]:
+    policy = defn.dedup
+    assert policy is not None
+    paths = {path: field.type for path, field in iter_fields(defn)}
+    problems: list[Problem] = []
+    if policy.location_field is not None and paths.get(policy.location_field) != "geopoint":
+        problems.append(
+            Problem(
+                loc=["dedup", "location_field"],
+                code="not_a_geopoint",
+                message=f"dedup location_field {policy.location_field!r} is not a geopoint field",
+            )
+        )
+    for i, path in enumerate(policy.match_fields):
+        if path not in paths:
+            problems.append(
+                Problem(loc=["dedup", "match_fields", i], code="unknown_field", message=f"no field {path!r}")
+            )
+    for path, rule in policy.survivorship.items():
+        if path not in paths:
+            problems.append(
+                Problem(
+                    loc=["dedup", "survivorship", path], code="unknown_field", message=f"no field {path!r}"
+                )
+            )
+        if rule not in SURVIVORSHIP_RULES:
+            problems.append(
+                Problem(
+                    loc=["dedup", "survivorship", path],
+                    code="unknown_rule",
+                    message=f"rule {rule!r} is not one of {', '.join(sorted(SURVIVORSHIP_RULES))}",
+                )
+            )
+    if not 0 <= policy.review_score <= policy.auto_merge_score <= 1:
+        problems.append(
+            Problem(
+                loc=["dedup", "review_score"],
+                code="bad_scores",
+                message="scores must satisfy 0 <= review_score <= auto_merge_score <= 1",
+            )
+        )
+    if policy.radius_m <= 0 or (policy.time_window_h is not None and policy.time_window_h <= 0):
+        problems.append(
+            Problem(loc=["dedup", "radius_m"], code="not_positive", message="radius and window must be > 0")
+        )
+    return problems
+
+
+def resolve_rename(path: str, renamed_from: str) -> str:
+    """A bare old name is a sibling of the field; a name with '/' is a full path."""
+    if "/" in renamed_from:
+        return renamed_from
+    parent = path.rpartition("/")[0]
+    return f"{parent}/{renamed_from}" if parent else renamed_from
+
+
+def check_renames(defn: FormDefinition, previous: list[FormDefinition]) -> list[Problem]:
+    """`renamed_from` must point at a field path some earlier version had."""
+    earlier = {path for old in previous for path, _ in iter_fields(old)}
+    problems = []
+    for path, field in iter_fields(defn):
+        if field.renamed_from and resolve_rename(path, field.renamed_from) not in earlier:
+            problems.append(
+                Problem(
+                    loc=[*path.split("/"), "renamed_from"],
+                    code="unknown_rename",
+                    message=f"{path}: renamed_from {field.renamed_from!r} is no field of an older version",
+                )
+            )
+    return problems

@@ -1,0 +1,206 @@
+"""XPath-ish value semantics and the functions the server evaluates (the rest stay on the tablet)."""
+
+import datetime as dt
+import math
+import operator
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_DATEISH = re.compile(r"\d{4}-\d{2}-\d{2}")
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+NAN = float("nan")
+MAX_REGEX_INPUT = 10_000
+
+
+def number(value: Any) -> float:
+    """XPath number(): NaN for anything that is not a number (including empty)."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.translate(THAI_DIGITS)
+        return float(text) if _NUMBER.fullmatch(text) else NAN
+    return NAN
+
+
+def string(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return "NaN" if math.isnan(value) else repr(value)
+    if isinstance(value, list | tuple):
+        return " ".join(string(v) for v in value)
+    if isinstance(value, dict):  # a geopoint, as ODK writes it
+        return " ".join(
+            string(value.get(k)) for k in ("lat", "lon", "alt", "accuracy") if value.get(k) is not None
+        )
+    return str(value)
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0 and not math.isnan(value)
+    return bool(value)
+
+
+def _is_numberish(value: Any) -> bool:
+    return isinstance(value, int | float) or (isinstance(value, str) and bool(_NUMBER.fullmatch(value)))
+
+
+def _equality(negate: bool) -> Callable[[Any, Any], bool]:
+    def compare(a: Any, b: Any) -> bool:
+        if isinstance(a, bool) or isinstance(b, bool):
+            result = boolean(a) == boolean(b)
+        elif (
+            (isinstance(a, int | float) or isinstance(b, int | float))
+            and _is_numberish(a)
+            and _is_numberish(b)
+        ):
+            result = number(a) == number(b)
+        elif isinstance(a, int | float) or isinstance(b, int | float):
+            x, y = number(a), number(b)
+            result = x == y
+            if math.isnan(x) or math.isnan(y):
+                return negate
+        else:
+            result = string(a) == string(b)
+        return result != negate
+
+    return compare
+
+
+def _relational(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def compare(a: Any, b: Any) -> bool:
+        if isinstance(a, str) and isinstance(b, str) and _DATEISH.match(a) and _DATEISH.match(b):
+            return op(a, b)  # ISO dates and datetimes sort as text
+        return op(number(a), number(b))
+
+    return compare
+
+
+def _arith(op: Callable[[float, float], float]) -> Callable[[Any, Any], float]:
+    def apply(a: Any, b: Any) -> float:
+        try:
+            return op(number(a), number(b))
+        except ZeroDivisionError:
+            return NAN
+
+    return apply
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0:
+        return NAN if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+    return a / b
+
+
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "=": _equality(False),
+    "!=": _equality(True),
+    "<": _relational(operator.lt),
+    "<=": _relational(operator.le),
+    ">": _relational(operator.gt),
+    ">=": _relational(operator.ge),
+    "+": _arith(operator.add),
+    "-": _arith(operator.sub),
+    "*": _arith(operator.mul),
+    "div": _arith(_div),
+    "mod": _arith(math.fmod),
+}
+
+
+def _selected_list(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [string(v) for v in value]
+    return string(value).split()
+
+
+@lru_cache(maxsize=512)
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text)
+
+
+def _regex(value: Any, pattern: Any) -> bool:
+    text = string(value)
+    if len(text) > MAX_REGEX_INPUT:
+        return False
+    try:
+        return _pattern(string(pattern)).search(text) is not None
+    except re.error:
+        return False
+
+
+def _int(value: Any) -> float:
+    x = number(value)
+    return x if math.isnan(x) or math.isinf(x) else float(math.trunc(x))
+
+
+def _round(value: Any, digits: Any = 0) -> float:
+    x, d = number(value), number(digits)
+    if math.isnan(x) or math.isinf(x) or math.isnan(d):
+        return x
+    factor = 10 ** int(d)
+    return math.floor(x * factor + 0.5) / factor
+
+
+def _coalesce(a: Any, b: Any) -> Any:
+    return a if string(a) != "" else b
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "selected": lambda value, choice: string(choice) in _selected_list(value),
+    "count-selected": lambda value: float(len(_selected_list(value))),
+    "string-length": lambda value="": float(len(string(value))),
+    "regex": _regex,
+    "today": lambda: dt.date.today().isoformat(),
+    "now": lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    "if": lambda c, a, b: a if boolean(c) else b,
+    "concat": lambda *parts: "".join(string(p) for p in parts),
+    "number": number,
+    "int": _int,
+    "round": _round,
+    "coalesce": _coalesce,
+    "not": lambda value: not boolean(value),
+    "true": lambda: True,
+    "false": lambda: False,
+    "boolean": boolean,
+    "string": string,
+    "contains": lambda a, b: string(b) in string(a),
+    "starts-with": lambda a, b: string(a).startswith(string(b)),
+    "ends-with": lambda a, b: string(a).endswith(string(b)),
+    "abs": lambda value: abs(number(value)),
+}
+
+ARITY: dict[str, tuple[int, int]] = {
+    "selected": (2, 2),
+    "count-selected": (1, 1),
+    "string-length": (0, 1),
+    "regex": (2, 2),
+    "today": (0, 0),
+    "now": (0, 0),
+    "if": (3, 3),
+    "concat": (1, 99),
+    "number": (1, 1),
+    "int": (1, 1),
+    "round": (1, 2),
+    "coalesce": (2, 2),
+    "not": (1, 1),
+    "true": (0, 0),
+    "false": (0, 0),
+    "boolean": (1, 1),
+    "string": (1, 1),
+    "contains": (2, 2),
+    "starts-with": (2, 2),
+    "ends-with": (2, 2),
+    "abs": (1, 1),
+}

@@ -1,0 +1,265 @@
+"""A validator compiled once per form version: raw answers in, typed answers plus issues and errors out.
+
+Errors are hard (the value cannot be stored as its type); issues are soft (the record is kept and
+carries them). Unknown answer keys become an `unknown_field` issue and are dropped from the answers.
+"""
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from forms.errors import Problem
+from forms.expressions import Compiled, ExpressionError, compile_expr, parse
+from forms.functions import boolean
+from forms.model import Field, FormDefinition, definition_hash, iter_fields, label_text
+from forms.values import BadValue, Coercer, coercers
+
+IGNORED_KEYS = frozenset({"meta"})  # ODK's instanceID block; the uuid travels outside the answers
+
+
+class Validated(msgspec.Struct, frozen=True, kw_only=True):
+    answers: dict[str, Any]
+    issues: list[Problem]
+    errors: list[Problem]
+
+
+class _Node:
+    __slots__ = (
+        "children",
+        "choices",
+        "coerce",
+        "kind",
+        "message",
+        "name",
+        "names",
+        "relevant",
+        "required",
+        "rule",
+    )
+
+    def __init__(self, field: Field, coerce: Coercer | None) -> None:
+        self.name = field.name
+        self.kind = field.type
+        self.coerce = coerce
+        self.required = field.required
+        self.relevant = _compile(field.relevant)
+        self.rule = _compile(field.constraint)
+        self.message = (
+            label_text(field.constraint_message, None, None) or f"constraint {field.constraint} failed"
+        )
+        self.choices: frozenset[str] | None = None
+        self.children: list[_Node] = []
+        self.names: frozenset[str] = frozenset()
+
+
+def _compile(text: str | None) -> Compiled | None:
+    """Rules the server cannot parse or evaluate are skipped; `checks` has already warned about them."""
+    if not text:
+        return None
+    try:
+        return compile_expr(parse(text))
+    except ExpressionError:
+        return None
+
+
+class Validator:
+    def __init__(self, defn: FormDefinition, timezone: str = "Asia/Bangkok") -> None:
+        self._coercers = coercers(ZoneInfo(timezone))
+        self._defn = defn
+        self.nodes = self._build(defn.fields)
+        self.names = frozenset(n.name for n in self.nodes)
+        paths = dict(iter_fields(defn))
+        self.sensitive_paths: frozenset[str] = frozenset(p for p, f in paths.items() if f.sensitive)
+        policy = defn.dedup.location_field if defn.dedup else None
+        first_point = next((p for p, f in paths.items() if f.type == "geopoint"), None)
+        self.location_path: str | None = policy or first_point
+
+    def _build(self, fields: list[Field]) -> list["_Node"]:
+        nodes = []
+        names = {f.name for f in fields}
+        for field in fields:
+            if field.type == "note":
+                continue
+            node = _Node(field, self._coercers.get(field.type))
+            if field.choices and not field.or_other and field.choices in self._defn.choices:
+                node.choices = frozenset(c.value for c in self._defn.choices[field.choices])
+            if field.fields:
+                node.children = self._build(field.fields)
+                node.names = frozenset(c.name for c in node.children)
+            nodes.append(node)
+            if field.or_other and f"{field.name}_other" not in names:  # the free text ODK sends with it
+                nodes.append(_Node(Field(name=f"{field.name}_other", type="text"), self._coercers["text"]))
+        return nodes
+
+    def validate(self, raw: dict[str, Any]) -> Validated:
+        answers: dict[str, Any] = {}
+        issues: list[Problem] = []
+        errors: list[Problem] = []
+        if not isinstance(raw, dict):
+            errors.append(Problem(loc=[], code="wrong_type", message="answers must be an object"))
+            return Validated(answers=answers, issues=issues, errors=errors)
+        self._scope(self.nodes, self.names, raw, answers, {}, [], issues, errors)
+        return Validated(answers=answers, issues=issues, errors=errors)
+
+    def _scope(
+        self,
+        nodes: list[_Node],
+        names: frozenset[str],
+        raw: dict[str, Any],
+        out: dict[str, Any],
+        env: dict[str, Any],
+        loc: list[str | int],
+        issues: list[Problem],
+        errors: list[Problem],
+    ) -> None:
+        """One repeat instance (or the whole form): coerce every value, then judge the rules."""
+        rules: list[tuple[_Node, list[str | int], Any, _Node | None]] = []
+        repeats: list[tuple[_Node, list[Any], list[str | int]]] = []
+        self._fill(nodes, names, raw, out, env, loc, None, rules, repeats, issues, errors)
+        relevance: dict[int, bool] = {}
+        for node, here, value, parent in rules:
+            relevant = parent is None or relevance.get(id(parent), True)
+            if relevant and node.relevant is not None:
+                relevant = _judge(node.relevant, value, env, True)
+            relevance[id(node)] = relevant
+            if not relevant:
+                continue
+            if node.kind == "group":
+                continue
+            if value is None:
+                if node.required:
+                    issues.append(Problem(loc=here, code="required", message="a required answer is missing"))
+            elif node.rule is not None and not _judge(node.rule, value, env, True):
+                issues.append(Problem(loc=here, code="constraint", message=node.message))
+        for node, items, here in repeats:
+            instances = []
+            for i, item in enumerate(items):
+                if not isinstance(item, dict):
+                    errors.append(
+                        Problem(loc=[*here, i], code="wrong_type", message="a repeat entry must be an object")
+                    )
+                    continue
+                inner: dict[str, Any] = {}
+                self._scope(node.children, node.names, item, inner, dict(env), [*here, i], issues, errors)
+                instances.append(inner)
+            out[node.name] = instances
+
+    def _fill(
+        self,
+        nodes: list[_Node],
+        names: frozenset[str],
+        raw: dict[str, Any],
+        out: dict[str, Any],
+        env: dict[str, Any],
+        loc: list[str | int],
+        group: _Node | None,
+        rules: list[tuple[_Node, list[str | int], Any, _Node | None]],
+        repeats: list[tuple[_Node, list[Any], list[str | int]]],
+        issues: list[Problem],
+        errors: list[Problem],
+    ) -> None:
+        found = 0
+        for node in nodes:
+            value = raw.get(node.name)
+            if value is not None:
+                found += 1
+            if value == "" or value == []:  # empty answers are missing answers
+                value = None
+            kind = node.kind
+            if kind == "group":
+                sub: dict[str, Any] = {}
+                if value is not None and not isinstance(value, dict):
+                    errors.append(
+                        Problem(loc=[*loc, node.name], code="wrong_type", message="a group must be an object")
+                    )
+                    value = None
+                rules.append((node, [*loc, node.name], sub, group))
+                self._fill(
+                    node.children,
+                    node.names,
+                    value or {},
+                    sub,
+                    env,
+                    [*loc, node.name],
+                    node,
+                    rules,
+                    repeats,
+                    issues,
+                    errors,
+                )
+                if sub:
+                    out[node.name] = sub
+                continue
+            if kind == "repeat":
+                if value is not None:
+                    if isinstance(value, list):
+                        repeats.append((node, value, [*loc, node.name]))
+                    else:
+                        errors.append(
+                            Problem(
+                                loc=[*loc, node.name], code="wrong_type", message="a repeat must be a list"
+                            )
+                        )
+                        value = None
+            elif value is not None:
+                try:
+                    value = node.coerce(value, [*loc, node.name], issues)  # type: ignore[misc]
+                except BadValue as exc:
+                    errors.append(Problem(loc=[*loc, node.name], code=exc.code, message=exc.message))
+                    value = None
+                else:
+                    if node.choices is not None:
+                        picked = value if isinstance(value, list) else [value]
+                        for choice in picked:
+                            if choice not in node.choices:
+                                issues.append(
+                                    Problem(
+                                        loc=[*loc, node.name],
+                                        code="not_in_choices",
+                                        message=f"{choice!r} is not a choice",
+                                    )
+                                )
+                    out[node.name] = value
+                    env[node.name] = value
+            if node.required or node.relevant is not None or node.rule is not None or group is not None:
+                rules.append((node, [*loc, node.name], value, group))
+        if found != len(raw):
+            for key in raw:
+                if key not in names and key not in IGNORED_KEYS:
+                    issues.append(
+                        Problem(
+                            loc=[*loc, key],
+                            code="unknown_field",
+                            message=f"no field {key!r} in this form version",
+                        )
+                    )
+
+
+def _judge(rule: Compiled, value: Any, env: dict[str, Any], default: bool) -> bool:
+    """An expression that fails at run time counts as passing: the server never invents a problem."""
+    try:
+        return boolean(rule(value, env))
+    except Exception:
+        return default
+
+
+def compile_validator(defn: FormDefinition, timezone: str = "Asia/Bangkok") -> Validator:
+    return Validator(defn, timezone)
+
+
+_CACHE: dict[tuple[str, str], Validator] = {}
+
+
+def validator_for(defn: FormDefinition, timezone: str = "Asia/Bangkok") -> Validator:
+    """Cached by definition hash (a published version never changes); keeps the 256 latest.
+
+    Hashing costs one encode of the definition; a hot caller may also keep its own map by (key, version).
+    """
+    key = (definition_hash(defn), timezone)
+    validator = _CACHE.get(key)
+    if validator is None:
+        if len(_CACHE) >= 256:
+            _CACHE.pop(next(iter(_CACHE)))
+        validator = _CACHE[key] = Validator(defn, timezone)
+    return validator

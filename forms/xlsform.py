@@ -1,0 +1,254 @@
+"""XLSForm import: pyxform is the reference parser; we guard the file, map its JSON, and locate problems.
+
+Every problem is reported as [sheet, spreadsheet row, column]. pyxform stops at its first error, so
+when it fails that error is reported alone; otherwise all of our checks' problems are listed.
+"""
+
+import io
+import re
+import zipfile
+from typing import Any
+
+import msgspec
+from pyxform import aliases, xls2json, xls2json_backends
+from pyxform.errors import PyXFormError
+
+from forms.checks import check
+from forms.errors import InvalidDefinition, Problem, UnreadableFile
+from forms.model import FormDefinition
+
+MAX_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_RATIO = 100
+TYPE_ALIASES = {
+    "select one": "select_one",
+    "select all that apply": "select_multiple",
+    "int": "integer",
+    "dateTime": "datetime",
+    "image": "photo",
+    "start": "datetime",
+    "end": "datetime",
+    "today": "date",
+    "range": "decimal",
+    **dict.fromkeys(
+        ("deviceid", "username", "phonenumber", "subscriberid", "simserial", "email", "barcode", "hidden"),
+        "text",
+    ),
+    "acknowledge": "text",
+}
+COLUMNS = {
+    "choices": "type",
+    "fields": "type",
+    "calculation": "calculation",
+    "constraint_message": "constraint_message",
+}
+_ROW = re.compile(r"\[row : (\d+)\]")
+_SHEET = re.compile(r"[Oo]n the '(\w+)' sheet")
+_COLUMN = re.compile(r"the '([\w:]+)' (?:value|column)")
+_LANG_CODE = re.compile(r"\(([^()]+)\)\s*$")
+
+
+def guard(data: bytes) -> None:
+    """Refuse what openpyxl must not open: old .xls, non-zip files and zip bombs."""
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise UnreadableFile(
+            "this is an old Excel .xls file; save it as .xlsx and upload again", "xls_not_supported"
+        )
+    if data[:4] != b"PK\x03\x04":
+        raise UnreadableFile("not an .xlsx workbook (an XLSForm must be an Excel .xlsx file)", "not_xlsx")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnreadableFile(f"the .xlsx file is corrupt: {exc}", "corrupt_file") from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED or (total > 5 * 1024 * 1024 and total > MAX_RATIO * len(data)):
+        raise UnreadableFile(
+            f"the workbook expands to {total} bytes; refused as a possible zip bomb", "zip_bomb"
+        )
+    if not any(i.filename == "xl/workbook.xml" for i in infos):
+        raise UnreadableFile("the zip file is not an Excel workbook", "not_xlsx")
+
+
+def load_xlsform(data: bytes) -> tuple[FormDefinition, list[str]]:
+    """An .xlsx XLSForm to a checked definition and warnings; InvalidDefinition lists every problem."""
+    guard(data)
+    try:
+        book = xls2json_backends.get_xlsform(data, file_type=".xlsx")
+    except PyXFormError as exc:
+        raise UnreadableFile(f"the .xlsx file could not be read: {exc}", "corrupt_file") from exc
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        raise UnreadableFile(
+            f"the .xlsx file could not be read: {type(exc).__name__}", "corrupt_file"
+        ) from exc
+    if not book.survey:
+        raise UnreadableFile("the workbook has no 'survey' sheet (or it is empty)", "missing_survey_sheet")
+    warnings: list[str] = []
+    try:
+        tree = xls2json.workbook_to_json(book, form_name="data", warnings=warnings)
+    except PyXFormError as exc:
+        raise InvalidDefinition([_pyxform_problem(exc)], warnings) from exc
+    rows, or_other = _survey_rows(book.survey)
+    settings = (book.settings or [{}])[0]
+    problems: list[Problem] = []
+    for column in ("form_id", "version"):
+        if not settings.get(column) and not (column == "form_id" and settings.get("id_string")):
+            problems.append(
+                Problem(
+                    loc=["settings", 2, column], code="missing_setting", message=f"settings needs a {column}"
+                )
+            )
+    default_lang = tree.get("default_language")
+    default_lang = None if default_lang in (None, "default") else _lang(default_lang)
+    mapper = _Mapper(default_lang, or_other)
+    defn_raw = {
+        "key": str(tree.get("id_string") or "form"),
+        "version": str(tree.get("version") or "0"),
+        "title": mapper.label(tree.get("title")) or str(tree.get("id_string")),
+        "default_language": default_lang,
+        "fields": mapper.fields(tree.get("children", []), ""),
+        "choices": {k: [mapper.choice(c) for c in v] for k, v in (tree.get("choices") or {}).items()},
+    }
+    defn = msgspec.convert(defn_raw, FormDefinition)
+    found, more = check(defn)
+    warnings += more
+    choice_rows = _choice_rows(book.choices or [])
+    problems += [_locate(p, defn, rows, choice_rows) for p in found]
+    if problems:
+        raise InvalidDefinition(problems, warnings)
+    return defn, warnings
+
+
+def _pyxform_problem(exc: PyXFormError) -> Problem:
+    message = str(exc)
+    context = exc.context or {}
+    row = context.get("row") or (int(m[1]) if (m := _ROW.search(message)) else None)
+    sheet = context.get("sheet") or (m[1] if (m := _SHEET.search(message)) else "survey")
+    column = context.get("column") or (m[1] if (m := _COLUMN.search(message)) else None)
+    loc: list[str | int] = [sheet]
+    if row is not None:
+        loc.append(int(row))
+        if column:
+            loc.append(column)
+    return Problem(loc=loc, code="xlsform", message=_ROW.sub("", message).strip())
+
+
+def _survey_rows(survey: list[dict[str, Any]]) -> tuple[dict[str, int], set[str]]:
+    """Field path -> spreadsheet row (pyxform keeps blank rows, so index + 2 is the row)."""
+    rows: dict[str, int] = {}
+    or_other: set[str] = set()
+    stack: list[str] = []
+    for i, row in enumerate(survey):
+        kind = " ".join(str(row.get("type", "")).replace("_", " ").split()).lower()
+        name = str(row.get("name", ""))
+        if kind.startswith(("end group", "end repeat")):
+            if stack:
+                stack.pop()
+            continue
+        path = "/".join([*stack, name])
+        rows.setdefault(path, i + 2)
+        if kind.endswith(" or other"):
+            or_other.add(path)
+        if kind.startswith(("begin group", "begin repeat")):
+            stack.append(name)
+    return rows, or_other
+
+
+def _choice_rows(choices: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
+    rows: dict[tuple[str, int], int] = {}
+    counts: dict[str, int] = {}
+    for i, row in enumerate(choices):
+        list_name = str(row.get("list_name") or row.get("list name") or "")
+        if list_name:
+            rows[(list_name, counts.get(list_name, 0))] = i + 2
+            counts[list_name] = counts.get(list_name, 0) + 1
+    return rows
+
+
+def _locate(
+    problem: Problem, defn: FormDefinition, rows: dict[str, int], choice_rows: dict[tuple[str, int], int]
+) -> Problem:
+    loc = problem.loc
+    if loc and loc[0] == "choices" and len(loc) >= 3:
+        row = choice_rows.get((str(loc[1]), int(loc[2])))
+        return msgspec.structs.replace(problem, loc=["choices", row or 0, "name"])
+    if loc and loc[0] == "key":
+        return msgspec.structs.replace(problem, loc=["settings", 2, "form_id"])
+    if loc and loc[0] == "version":
+        return msgspec.structs.replace(problem, loc=["settings", 2, "version"])
+    fields, names, attr = defn.fields, [], "name"
+    for i in range(1, len(loc), 2):
+        if not isinstance(loc[i], int) or fields is None:
+            break
+        field = fields[int(loc[i])]
+        names.append(field.name)
+        fields = field.fields
+        attr = str(loc[i + 1]) if i + 1 < len(loc) else "name"
+    path = "/".join(names)
+    row = rows.get(path) or rows.get(path.removesuffix("_other")) or 0
+    return msgspec.structs.replace(problem, loc=["survey", row, COLUMNS.get(attr, attr)])
+
+
+def _lang(key: str) -> str:
+    m = _LANG_CODE.search(key)
+    return m[1].strip() if m else key.strip()
+
+
+class _Mapper:
+    def __init__(self, default_lang: str | None, or_other: set[str]) -> None:
+        self.default_lang = default_lang
+        self.or_other = or_other
+
+    def label(self, value: Any) -> str | dict[str, str] | None:
+        if value is None or isinstance(value, str):
+            return value
+        out = {
+            _lang(k) if k != "default" else (self.default_lang or "default"): str(v) for k, v in value.items()
+        }
+        if list(out) == ["default"]:
+            return out["default"]
+        return out
+
+    def choice(self, raw: dict[str, Any]) -> dict[str, Any]:
+        return {"value": str(raw.get("name", "")), "label": self.label(raw.get("label"))}
+
+    def fields(self, children: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+        out = []
+        for child in children:
+            if child.get("name") == "meta" and child.get("control", {}).get("bodyless"):
+                continue
+            out.append(self.field(child, prefix))
+        return out
+
+    def field(self, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
+        bind = raw.get("bind") or {}
+        name = str(raw.get("name", ""))
+        kind = TYPE_ALIASES.get(raw.get("type", ""), raw.get("type", ""))
+        relevant = bind.get("relevant")
+        if relevant and "../" in relevant:  # pyxform's generated or_other text field
+            relevant = re.sub(r"\.\./([\w.-]+)", r"${\1}", relevant)
+        field: dict[str, Any] = {
+            "name": name,
+            "type": kind,
+            "label": self.label(raw.get("label")),
+            "hint": self.label(raw.get("hint")),
+            "required": _yes(bind.get("required")),
+            "relevant": relevant,
+            "constraint": bind.get("constraint"),
+            "constraint_message": self.label(bind.get("jr:constraintMsg")),
+            "calculation": bind.get("calculate"),
+            "choices": raw.get("itemset") or raw.get("list_name"),
+            "or_other": prefix + name in self.or_other,
+            "sensitive": _yes(raw.get("sensitive")),
+            "renamed_from": raw.get("renamed_from"),
+            "appearance": (raw.get("control") or {}).get("appearance"),
+            "default": raw.get("default"),
+        }
+        if kind in ("group", "repeat"):
+            field["fields"] = self.fields(raw.get("children", []), f"{prefix}{name}/")
+        return {k: v for k, v in field.items() if v is not None}
+
+
+def _yes(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return bool(value) and (aliases.yes_no.get(str(value).strip(), False) or str(value).strip() == "1")

@@ -1,0 +1,1 @@
+"""survey-api: the shell (Litestar app, storage, CLI, embedded PostgreSQL)."""

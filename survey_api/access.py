@@ -1,0 +1,88 @@
+"""The permission table of API.md, enforced in this one place."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_api.auth import User
+from survey_api.errors import Forbidden, NotFound
+from survey_api.stores import projects
+
+ROLES = ("coordinator", "volunteer", "analyst")
+
+
+class Action(StrEnum):
+    MANAGE = "manage"  # members, forms, dedup policy, areas, indicators
+    READ_FORMS = "read_forms"  # list and download published forms
+    PUSH = "push"  # push batches, pull changes
+    REVIEW = "review"  # duplicates, conflicts, quarantine, edit records
+    READ = "read"  # records, exports, index
+    PUBLISH = "publish"  # publish to the city database
+
+
+ALLOWED: dict[Action, frozenset[str]] = {
+    Action.MANAGE: frozenset({"coordinator"}),
+    Action.READ_FORMS: frozenset({"coordinator", "volunteer", "analyst"}),
+    Action.PUSH: frozenset({"coordinator", "volunteer"}),
+    Action.REVIEW: frozenset({"coordinator"}),
+    Action.READ: frozenset({"coordinator", "analyst"}),
+    Action.PUBLISH: frozenset({"coordinator"}),
+}
+
+DESCRIPTIONS = {
+    Action.MANAGE: "manage members, forms, duplicate policy, areas and indicators",
+    Action.READ_FORMS: "list and download forms",
+    Action.PUSH: "push batches and pull changes",
+    Action.REVIEW: "review duplicates, conflicts and quarantine, or edit records",
+    Action.READ: "read records, exports and the index",
+    Action.PUBLISH: "publish to the city database",
+}
+
+
+class ProjectAccess(msgspec.Struct, frozen=True, kw_only=True):
+    """A project as one caller may use it: their role and whether they may see personal data."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    area: dict[str, Any] | None
+    role: str | None
+    pii: bool
+    user: User
+
+
+def allowed(role: str | None, admin: bool, action: Action) -> bool:
+    return admin or (role is not None and role in ALLOWED[action])
+
+
+async def member(db: AsyncSession, slug: str, user: User, action: Action) -> ProjectAccess:
+    """The project if the caller may do `action` in it; 404 for no project, 403 for no right."""
+    project = await projects.by_slug(db, slug)
+    if project is None:
+        raise NotFound(f"No project {slug!r}.")
+    membership = await projects.membership(db, project.id, user.id)
+    role = membership.role if membership else None
+    if not allowed(role, user.admin, action):
+        who = f"a {role}" if role else "not a member of this project, so"
+        raise Forbidden(f"You are {who} and may not {DESCRIPTIONS[action]} in {slug!r}.")
+    return ProjectAccess(
+        id=project.id,
+        slug=project.slug,
+        name=project.name,
+        timezone=project.timezone,
+        area=project.area,
+        role=role,
+        pii=user.admin or bool(membership and membership.pii),
+        user=user,
+    )
+
+
+def require_admin(user: User, what: str) -> None:
+    if not user.admin:
+        raise Forbidden(f"Only a server admin may {what}.")

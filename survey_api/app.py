@@ -1,0 +1,67 @@
+"""The Litestar application, built from settings; nothing here runs at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from survey_api.auth import auth_middleware, provide_user
+from survey_api.database import make_engine, make_sessionmaker, provide_db
+from survey_api.problems import EXCEPTION_HANDLERS
+from survey_api.routes.health import health
+from survey_api.routes.projects import ProjectController
+from survey_api.routes.users import UserController
+from survey_api.settings import Settings
+
+API_CONTROLLERS = [UserController, ProjectController]
+
+
+def create_app(
+    settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+) -> Litestar:
+    """Build the app. Tests pass their own `sessionmaker`; otherwise one is made from the settings."""
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        if sessionmaker is not None:
+            yield
+            return
+        if not settings.database_url:
+            raise RuntimeError(
+                "No database URL: the CLI resolves the embedded server before building the app."
+            )
+        engine = make_engine(settings.database_url)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
+    return Litestar(
+        route_handlers=[health, api],
+        dependencies={"db": Provide(provide_db), "user": Provide(provide_user, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[auth_middleware()],
+        lifespan=[database],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="survey-api",
+            version="1",
+            description="Versioned survey forms, offline batched sync, duplicates and clean exports for city surveys.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+        ),
+        state=State({"settings": settings, "sessionmaker": sessionmaker}),
+        debug=False,
+    )

@@ -1,0 +1,122 @@
+"""The `survey-api` command: serve, migrate, user create (and later demo, export, publish)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import msgspec
+
+from survey_api.settings import Settings, SettingsError, load_settings
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """Settings with a database URL: the configured one, or the embedded server for the data dir."""
+    if settings.database_url:
+        yield settings
+        return
+    from survey_api.embedded import DATABASE, EmbeddedPostgres, ensure_database
+
+    embedded = EmbeddedPostgres(settings.data_dir)
+    try:
+        print(f"Starting the embedded PostgreSQL in {embedded.pgdata} ...", file=sys.stderr, flush=True)
+        url = embedded.start()
+        asyncio.run(ensure_database(embedded.admin_dsn(), DATABASE))
+        yield msgspec.structs.replace(settings, database_url=url)
+    finally:
+        embedded.stop()
+
+
+def migrate(settings: Settings) -> None:
+    from survey_api.database import migrate as upgrade
+
+    assert settings.database_url is not None
+    upgrade(settings.database_url)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from survey_api.app import create_app
+
+    with database(settings) as resolved:
+        migrate(resolved)
+        print(
+            f"survey-api on http://{args.host}:{args.port}  (API docs: /schema)", file=sys.stderr, flush=True
+        )
+        uvicorn.run(create_app(resolved), host=args.host, port=args.port, log_level="info", access_log=False)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    with database(settings) as resolved:
+        migrate(resolved)
+    print("Database is at the latest schema.", file=sys.stderr)
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from survey_api.database import make_engine, make_sessionmaker
+    from survey_api.errors import Conflict
+    from survey_api.stores import users
+
+    async def create(url: str) -> dict[str, str]:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                row = await users.create(
+                    db, email=args.email, name=args.name, password=args.password, admin=args.admin
+                )
+                token, _ = await users.issue_token(db, row.id, "cli")
+                return {"id": str(row.id), "email": row.email, "token": token}
+        finally:
+            await engine.dispose()
+
+    with database(settings) as resolved:
+        migrate(resolved)
+        try:
+            created = asyncio.run(create(resolved.database_url or ""))
+        except Conflict as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
+    sys.stdout.write(msgspec.json.encode(created).decode() + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="survey-api", description="Backend for urban field surveys.")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+
+    sub.add_parser("migrate", help="apply migrations and exit").set_defaults(run=cmd_migrate)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create a user and print its first token as JSON")
+    create.add_argument("email")
+    create.add_argument("--name")
+    create.add_argument("--password", help="lets the user log in with POST /auth/token")
+    create.add_argument("--admin", action="store_true")
+    create.set_defaults(run=cmd_user_create)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return args.run(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

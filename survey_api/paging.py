@@ -1,0 +1,35 @@
+"""Opaque list cursors: the client sends back what it was given, never builds one."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import msgspec
+
+from survey_api.errors import Malformed
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+def encode_cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(value)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if not cursor:
+        return None
+    try:
+        return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, msgspec.DecodeError) as exc:
+        raise Malformed(
+            "The cursor is not one this server gave out.",
+            [{"loc": ["query", "cursor"], "code": "bad_cursor", "message": "unreadable cursor"}],
+        ) from exc
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    return max(1, min(MAX_LIMIT, limit))

@@ -1,0 +1,139 @@
+"""RFC 9457 problem documents: the one table from errors to statuses, and the handlers that use it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from forms.errors import FormsError
+from survey_api import errors
+from sync.errors import SyncError
+
+log = logging.getLogger("survey_api")
+
+MEDIA_TYPE = "application/problem+json"
+
+# Most specific first: the first class an error is an instance of decides.
+STATUSES: list[tuple[type[Exception], int, str]] = [
+    (errors.Malformed, 400, "Malformed request"),
+    (errors.Unauthenticated, 401, "Not authenticated"),
+    (errors.Forbidden, 403, "Not allowed"),
+    (errors.NotFound, 404, "Not found"),
+    (errors.Conflict, 409, "Conflict"),
+    (errors.TooLarge, 413, "Too large"),
+    (errors.UnsupportedMedia, 415, "Unsupported media type"),
+    (errors.Invalid, 422, "Invalid"),
+    (FormsError, 422, "Invalid form"),
+    (SyncError, 400, "Malformed batch"),
+]
+
+TITLES = {
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Invalid",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class ErrorItem(msgspec.Struct, frozen=True, kw_only=True):
+    loc: list[str | int]
+    code: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+def problem(status: int, detail: str, items: list[Any] | None = None, title: str | None = None) -> Response:
+    body = Problem(
+        type=f"https://survey-api.dev/problems/{status}",
+        title=title or TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        errors=[as_item(i) for i in items or []],
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(msgspec.json.encode(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def as_item(item: Any) -> ErrorItem:
+    if isinstance(item, ErrorItem):
+        return item
+    if isinstance(item, msgspec.Struct):
+        item = msgspec.structs.asdict(item)
+    return ErrorItem(
+        loc=list(item.get("loc") or []),
+        code=str(item.get("code", "invalid")),
+        message=str(item.get("message", "")),
+    )
+
+
+def classify(exc: Exception) -> tuple[int, str] | None:
+    for kind, status, title in STATUSES:
+        if isinstance(exc, kind):
+            return status, title
+    return None
+
+
+def handle_domain(request: Request, exc: Exception) -> Response:
+    """Errors raised by our own code: the table above picks the status."""
+    found = classify(exc)
+    if found is None:
+        return handle_unexpected(request, exc)
+    status, title = found
+    items = getattr(exc, "errors", None) or getattr(exc, "problems", None) or []
+    detail = getattr(exc, "detail", None) or str(exc) or title
+    return problem(status, detail, items, title)
+
+
+def handle_http(request: Request, exc: HTTPException) -> Response:
+    """Litestar's own errors (unknown route, wrong method, unreadable body, over the size limit)."""
+    status = exc.status_code
+    if status >= 500:
+        return handle_unexpected(request, exc)
+    items: list[dict[str, Any]] = []
+    if isinstance(exc, ValidationException):
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        for e in extra:
+            if isinstance(e, dict):
+                loc = [e.get("source", "body")] + ([e["key"]] if e.get("key") else [])
+                items.append({"loc": loc, "code": "invalid", "message": str(e.get("message", ""))})
+        malformed = any(
+            "malformed" in i["message"].lower() or "json is malformed" in i["message"].lower() for i in items
+        )
+        status = 400 if malformed or not items else 422
+    detail = exc.detail if exc.detail else TITLES.get(status, "Error")
+    if status == 404 and detail == "Not Found":
+        detail = f"No route for {request.method} {request.url.path}"
+    return problem(status, detail, items)
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """A bug of ours: logged with its trace, answered without one."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "The server could not complete this request; it has been logged.")
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: handle_http,
+    errors.ApiError: handle_domain,
+    FormsError: handle_domain,
+    SyncError: handle_domain,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,1 @@
+"""HTTP routes: thin controllers over the stores and the pure core."""

@@ -1,0 +1,142 @@
+"""Users, tokens and the caller's own profile."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, JSONBody
+
+from survey_api import auth
+from survey_api.access import require_admin
+from survey_api.auth import Caller, User
+from survey_api.database import DB
+from survey_api.errors import Forbidden, NotFound, Unauthenticated
+from survey_api.stores import projects, users
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Text = Annotated[str, msgspec.Meta(max_length=500)]
+
+
+class NewUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    email: Email
+    name: Text | None = None
+    password: Annotated[str, msgspec.Meta(min_length=8, max_length=1000)] | None = None
+    admin: bool = False
+
+
+class CreatedUser(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    email: str
+    name: str | None
+    admin: bool
+    token: str
+
+
+class Login(msgspec.Struct, frozen=True, kw_only=True):
+    email: Email
+    password: Annotated[str, msgspec.Meta(max_length=1000)]
+    label: Text | None = None
+
+
+class IssuedToken(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    id: uuid.UUID
+
+
+class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    label: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[TokenInfo]
+    next: str | None = None
+
+
+class Membership(msgspec.Struct, frozen=True, kw_only=True):
+    slug: str
+    role: str
+    pii: bool
+
+
+class Me(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    email: str
+    name: str | None
+    admin: bool
+    projects: list[Membership]
+
+
+class UserController(Controller):
+    tags = ["users"]
+
+    @post("/users", status_code=201)
+    async def create_user(self, data: JSONBody[NewUser], db: DB, user: Caller) -> CreatedUser:
+        """Create a user (admin only). The response carries their first token; it is shown only once."""
+        require_admin(user, "create users")
+        row = await users.create(
+            db, email=data.email, name=data.name, password=data.password, admin=data.admin
+        )
+        token, _ = await users.issue_token(db, row.id, "created")
+        await projects.audit(db, action="user.create", user_id=user.id, target=str(row.id))
+        return CreatedUser(id=row.id, email=row.email, name=row.name, admin=row.admin, token=token)
+
+    @post("/auth/token", status_code=200, opt={"public": True})
+    async def login(self, data: JSONBody[Login], db: DB) -> IssuedToken:
+        """Exchange email and password for a new token; give each tablet its own `label`."""
+        row = await users.by_email(db, data.email)
+        ok = await asyncio.to_thread(auth.verify_password, row.password_hash if row else None, data.password)
+        if row is None or not ok:
+            raise Unauthenticated("Unknown email or wrong password.")
+        token, token_row = await users.issue_token(db, row.id, data.label)
+        return IssuedToken(token=token, id=token_row.id)
+
+    @delete("/auth/token", status_code=204)
+    async def logout(self, db: DB, user: Caller) -> None:
+        """Revoke the token this request was made with."""
+        await users.revoke_token(db, user.id, user.token_id)
+
+    @get("/users/{user_id:uuid}/tokens")
+    async def list_tokens(self, user_id: FromPath[uuid.UUID], db: DB, user: Caller) -> TokenList:
+        """A user's live tokens: labels and dates, never the secret."""
+        own_or_admin(user, user_id)
+        rows = await users.tokens(db, user_id)
+        return TokenList(
+            items=[
+                TokenInfo(id=t.id, label=t.label, created_at=t.created_at, last_used_at=t.last_used_at)
+                for t in rows
+            ]
+        )
+
+    @delete("/users/{user_id:uuid}/tokens/{token_id:uuid}", status_code=204)
+    async def revoke_token(
+        self, user_id: FromPath[uuid.UUID], token_id: FromPath[uuid.UUID], db: DB, user: Caller
+    ) -> None:
+        """Revoke one token, e.g. of a lost tablet (the user themself, or an admin)."""
+        own_or_admin(user, user_id)
+        if not await users.revoke_token(db, user_id, token_id):
+            raise NotFound("No such live token for this user.")
+
+    @get("/me")
+    async def me(self, db: DB, user: Caller) -> Me:
+        """The caller, with the projects they belong to and their role in each."""
+        rows = await projects.memberships_of(db, user.id)
+        return Me(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            admin=user.admin,
+            projects=[Membership(slug=s, role=r, pii=p) for s, r, p in rows],
+        )
+
+
+def own_or_admin(user: User, user_id: uuid.UUID) -> None:
+    if user.id != user_id and not user.admin:
+        raise Forbidden("Only the user themself or an admin may manage these tokens.")

@@ -1,0 +1,58 @@
+"""One frozen settings tree, read from the environment when the app is built (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    data_dir: Path = Path(".survey-data")
+    city_database_url: str | None = None
+    max_body_mb: float = 16.0
+    max_batch_items: int = 1000
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+
+class SettingsError(ValueError):
+    """An environment variable that cannot be read; the CLI prints it and exits."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `SURVEY_*` variables; an unset or empty variable keeps its default."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    max_body = get("SURVEY_MAX_BODY_MB")
+    try:
+        max_body_mb = float(max_body) if max_body else 16.0
+    except ValueError as exc:
+        raise SettingsError(f"SURVEY_MAX_BODY_MB must be a number of megabytes, not {max_body!r}") from exc
+    if not max_body_mb > 0:
+        raise SettingsError("SURVEY_MAX_BODY_MB must be greater than 0")
+    return Settings(
+        database_url=normalise_url(get("SURVEY_DATABASE_URL")),
+        data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
+        city_database_url=get("SURVEY_CITY_DATABASE_URL"),
+        max_body_mb=max_body_mb,
+    )
+
+
+def normalise_url(url: str | None) -> str | None:
+    """Accept plain `postgresql://` URLs as users write them; the app speaks asyncpg."""
+    if url is None:
+        return None
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,285 @@
+"""The database schema as SQLAlchemy tables; Alembic migrations are the source of truth for changes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Sequence,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+change_seq = Sequence("record_change_seq")
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB, uuid.UUID: UUID(as_uuid=True)}
+
+
+def created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (Index("uq_users_email_lower", func.lower(text("email")), unique=True),)
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str | None] = mapped_column(Text)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[datetime] = created()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text, default="Asia/Bangkok")
+    area: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created()
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(Text)
+    pii: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = created()
+
+
+class Form(Base):
+    __tablename__ = "forms"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(Text)
+    dedup_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+
+
+class FormVersion(Base):
+    __tablename__ = "form_versions"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    form_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, default="draft")
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    hash: Mapped[str] = mapped_column(Text)
+    warnings: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created()
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("form_id", "version"),)
+
+
+class Submission(Base):
+    """The append-only intake log; rejected rows are the quarantine."""
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    uuid: Mapped[str | None] = mapped_column(Text, unique=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    form_key: Mapped[str | None] = mapped_column(Text)
+    form_version: Mapped[str | None] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = created()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    clock_skew_s: Mapped[float | None] = mapped_column(Double)
+    started_at_raw: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at_raw: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    content_hash: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[Any] = mapped_column(JSONB)
+    outcome: Mapped[str] = mapped_column(Text)
+    errors: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    record_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    __table_args__ = (
+        Index("ix_submissions_quarantine", "project_id", "id", postgresql_where=text("outcome = 'rejected'")),
+    )
+
+
+class Record(Base):
+    """One row per real-world thing; `change_seq` is the sync cursor and the publish watermark."""
+
+    __tablename__ = "records"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    form_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    form_version: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(Text, default="ok")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    issues: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    lat: Mapped[float | None] = mapped_column(Double)
+    lon: Mapped[float | None] = mapped_column(Double)
+    accuracy: Mapped[float | None] = mapped_column(Double)
+    cell_x: Mapped[int | None] = mapped_column(BigInteger)
+    cell_y: Mapped[int | None] = mapped_column(BigInteger)
+    duplicate_of: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    observations: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str | None] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created()
+    updated_at: Mapped[datetime] = created()
+    observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    change_seq: Mapped[int] = mapped_column(BigInteger, change_seq, server_default=change_seq.next_value())
+    __table_args__ = (
+        Index("ix_records_project_change_seq", "project_id", "change_seq"),
+        Index("ix_records_form_change_seq", "form_id", "change_seq"),
+        Index(
+            "ix_records_form_cell",
+            "form_id",
+            "cell_x",
+            "cell_y",
+            postgresql_where=text("merged_into IS NULL"),
+        ),
+    )
+
+
+class RecordRevision(Base):
+    __tablename__ = "record_revisions"
+    record_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    submission_uuid: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    changed: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = created()
+
+
+class DuplicatePair(Base):
+    __tablename__ = "duplicate_pairs"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    form_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    candidate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Double)
+    breakdown: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (
+        UniqueConstraint("record_id", "candidate_id"),
+        Index("ix_duplicate_pairs_queue", "project_id", "decision"),
+    )
+
+
+class Conflict(Base):
+    __tablename__ = "conflicts"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    submission_uuid: Mapped[str | None] = mapped_column(Text)
+    base_revision: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[list[Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, default="open")
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created()
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    layer: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    __table_args__ = (UniqueConstraint("project_id", "layer", "code"),)
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class ExportJob(Base):
+    __tablename__ = "export_jobs"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, default="queued")
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress: Mapped[float] = mapped_column(Double, default=0.0)
+    file_path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = created()
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -1,0 +1,1 @@
+"""Sync: pure batch wire types, normalisation, hashing, duplicate scoring, merging and survivorship."""

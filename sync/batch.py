@@ -1,0 +1,265 @@
+"""Batch wire types and decoding: a body is checked as a whole only for shape, each item on its own.
+
+The batch keeps its items as `msgspec.Raw` so one bad item (a NaN, a list where answers belong, a
+numeric uuid) is reported against that item while the rest of the batch is stored. Wire types accept
+unknown fields so tablets running older or newer apps keep working. A batch of zero items is valid:
+it yields zero results (a tablet may ping with an empty batch to learn the server time).
+
+Problem `loc`s from `parse_item` are relative to the item (`["answers", "width_m"]`); the shell
+prefixes `["submissions", index]` when it builds a problem document.
+"""
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from sync.errors import MalformedBatch, TooManyItems, UnsupportedMedia
+
+MAX_ITEMS = 1000
+
+Media = Literal["json", "msgpack"]
+
+ACCEPTED = "accepted"
+MERGED = "merged"
+CONFLICT = "conflict"
+MERGED_DUPLICATE = "merged_duplicate"
+POSSIBLE_DUPLICATE = "possible_duplicate"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+STATUSES = (ACCEPTED, MERGED, CONFLICT, MERGED_DUPLICATE, POSSIBLE_DUPLICATE, DUPLICATE, REJECTED)
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+Revision = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class ItemProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """One located problem of one item, in the shape of an RFC 9457 `errors` entry."""
+
+    loc: list[str | int]
+    code: str
+    message: str
+
+
+class SubmissionIn(msgspec.Struct, frozen=True, kw_only=True):
+    """One submission as a tablet sends it; answers stay untyped until the form's validator sees them."""
+
+    uuid: NonEmpty
+    form: NonEmpty
+    version: NonEmpty
+    record_id: NonEmpty | None = None
+    base_revision: Revision | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    answers: dict[str, Any]
+
+
+class Batch(msgspec.Struct, frozen=True, kw_only=True):
+    """A request body; items stay raw so each is judged on its own."""
+
+    device_id: str | None = None
+    sent_at: datetime | None = None
+    submissions: list[msgspec.Raw]
+
+
+class ItemError(msgspec.Struct, frozen=True, kw_only=True):
+    """An item that cannot become a SubmissionIn; `uuid` is recovered when it was a usable string."""
+
+    uuid: str | None
+    errors: list[ItemProblem]
+
+
+class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
+    uuid: str | None
+    status: str
+    record_id: str | None = None
+    revision: int | None = None
+    duplicate_of: str | None = None
+    score: float | None = None
+    conflict_id: str | None = None
+    issues: list[ItemProblem] = []
+    errors: list[ItemProblem] = []
+
+
+class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
+    results: list[ItemResult]
+    server_time: datetime
+
+
+class RepeatedUuid(msgspec.Struct, frozen=True, kw_only=True):
+    """A later item reusing an earlier item's uuid in the same batch, and what becomes of it."""
+
+    index: int
+    first_index: int
+    status: str  # DUPLICATE (same content: return the first result) or REJECTED (uuid_conflict)
+    code: str
+
+
+_BATCH = {"json": msgspec.json.Decoder(Batch), "msgpack": msgspec.msgpack.Decoder(Batch)}
+_ITEM = {"json": msgspec.json.Decoder(SubmissionIn), "msgpack": msgspec.msgpack.Decoder(SubmissionIn)}
+# The slow path reads an item untyped; JSON's float_hook turns 1e999 into inf so it can be located.
+_ANY = {"json": msgspec.json.Decoder(float_hook=float), "msgpack": msgspec.msgpack.Decoder()}
+_LOC = re.compile(r"at `\$([^`]*)`")
+_SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
+
+
+def decode_batch(body: bytes, media: Media) -> Batch:
+    """Check only the envelope: anything wrong inside an item is left for `parse_item`."""
+    decoder = _BATCH.get(media)
+    if decoder is None:
+        raise UnsupportedMedia(f"unsupported media {media!r}; use json or msgpack")
+    try:
+        batch = decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise MalformedBatch(f"not a batch: {exc}", _loc_of(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise MalformedBatch(f"body is not valid {media}: {exc}") from None
+    if len(batch.submissions) > MAX_ITEMS:
+        raise TooManyItems(len(batch.submissions), MAX_ITEMS)
+    return batch
+
+
+def parse_item(raw: msgspec.Raw, media: Media) -> SubmissionIn | ItemError:
+    """Typed fast path first; on failure re-read the item untyped to report every problem it has."""
+    try:
+        item = _ITEM[media].decode(raw)
+    except msgspec.DecodeError as exc:
+        return _diagnose(raw, media, exc)
+    problems = _non_finite(item.answers, ["answers"])
+    problems += _edit_pair(item.record_id, item.base_revision)
+    return ItemError(uuid=item.uuid, errors=problems) if problems else item
+
+
+def find_repeated_uuids(items: Sequence[tuple[str | None, str | None]]) -> dict[int, RepeatedUuid]:
+    """Given (uuid, content_hash) per item, say what each later reuse of a uuid in this batch is.
+
+    The first occurrence is processed normally; a later one with the same hash is a `duplicate`, with
+    another hash it is `rejected` as `uuid_conflict`. Items without a uuid or hash (unparseable) are
+    skipped: the shell's unique index on uuid settles those against the stored log.
+    """
+    first: dict[str, tuple[int, str]] = {}
+    repeats: dict[int, RepeatedUuid] = {}
+    for index, (uuid, digest) in enumerate(items):
+        if uuid is None or digest is None:
+            continue
+        seen = first.get(uuid)
+        if seen is None:
+            first[uuid] = (index, digest)
+        elif seen[1] == digest:
+            repeats[index] = RepeatedUuid(
+                index=index, first_index=seen[0], status=DUPLICATE, code="duplicate"
+            )
+        else:
+            repeats[index] = RepeatedUuid(
+                index=index, first_index=seen[0], status=REJECTED, code="uuid_conflict"
+            )
+    return repeats
+
+
+def _diagnose(raw: msgspec.Raw, media: Media, exc: msgspec.DecodeError) -> ItemError:
+    try:
+        obj = _ANY[media].decode(raw)
+    except msgspec.DecodeError as again:
+        return ItemError(uuid=None, errors=[_problem([], "malformed", f"item is not valid {media}: {again}")])
+    if not isinstance(obj, dict):
+        return ItemError(
+            uuid=None, errors=[_problem([], "not_an_object", f"item must be an object, got {_kind(obj)}")]
+        )
+    uuid = obj.get("uuid")
+    problems = _check_text(obj, "uuid", required=True)
+    problems += _check_text(obj, "form", required=True) + _check_text(obj, "version", required=True)
+    problems += _check_text(obj, "record_id", required=False)
+    problems += _check_revision(obj.get("base_revision"))
+    problems += _check_time(obj, "started_at") + _check_time(obj, "ended_at")
+    answers = obj.get("answers")
+    if "answers" not in obj:
+        problems.append(_problem(["answers"], "missing", "answers is required"))
+    elif not isinstance(answers, dict):
+        problems.append(
+            _problem(["answers"], "wrong_type", f"answers must be an object, got {_kind(answers)}")
+        )
+    else:
+        problems += _non_finite(answers, ["answers"])
+    if not problems:  # something the checks above do not know about; msgspec's own words then
+        problems.append(_problem(_loc_of(exc), "invalid", str(exc)))
+    recovered = uuid if isinstance(uuid, str) and 0 < len(uuid) <= 255 else None
+    return ItemError(uuid=recovered, errors=problems)
+
+
+def _check_text(obj: dict[Any, Any], key: str, *, required: bool) -> list[ItemProblem]:
+    value = obj.get(key)
+    if value is None:
+        return [_problem([key], "missing", f"{key} is required")] if required else []
+    if not isinstance(value, str):
+        return [_problem([key], "wrong_type", f"{key} must be a string, got {_kind(value)}")]
+    if not 0 < len(value) <= 255:
+        return [_problem([key], "invalid", f"{key} must be 1 to 255 characters long")]
+    return []
+
+
+def _check_revision(value: Any) -> list[ItemProblem]:
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int):
+        return [
+            _problem(["base_revision"], "wrong_type", f"base_revision must be an integer, got {_kind(value)}")
+        ]
+    return [] if value >= 1 else [_problem(["base_revision"], "invalid", "base_revision must be at least 1")]
+
+
+def _check_time(obj: dict[Any, Any], key: str) -> list[ItemProblem]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    try:
+        msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        return [_problem([key], "invalid", f"{key} must be an RFC 3339 timestamp, got {value!r:.60}")]
+    return []
+
+
+def _edit_pair(record_id: str | None, base_revision: int | None) -> list[ItemProblem]:
+    if (record_id is None) == (base_revision is None):
+        return []
+    missing = "base_revision" if base_revision is None else "record_id"
+    return [_problem([missing], "incomplete_edit", "an edit needs both record_id and base_revision")]
+
+
+def _non_finite(value: Any, loc: list[str | int]) -> list[ItemProblem]:
+    """NaN and infinities cannot be stored or exported; name every place they occur."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return []
+        return [_problem(loc, "not_finite", f"{value!r} is not a finite number")]
+    if isinstance(value, dict):
+        found: list[ItemProblem] = []
+        for key, sub in value.items():
+            if not isinstance(key, str):
+                found.append(_problem([*loc, str(key)], "wrong_type", "object keys must be strings"))
+            found += _non_finite(sub, [*loc, str(key)])
+        return found
+    if isinstance(value, list):
+        return [p for i, sub in enumerate(value) for p in _non_finite(sub, [*loc, i])]
+    return []
+
+
+def _loc_of(exc: Exception) -> list[str | int]:
+    match = _LOC.search(str(exc))
+    if match is None:
+        return []
+    loc: list[str | int] = []
+    for name, index in _SEGMENT.findall(match.group(1)):
+        loc.append(name if name else (int(index) if index.isdigit() else "..."))
+    return loc
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
+
+
+def _problem(loc: list[str | int], code: str, message: str) -> ItemProblem:
+    return ItemProblem(loc=loc, code=code, message=message)

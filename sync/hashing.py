@@ -1,0 +1,42 @@
+"""Content hashing: the same submission sent again must hash equally whatever carried it.
+
+The canonical form is msgspec JSON of `[form, version, record_id, base_revision, answers]` with keys
+sorted. Before encoding, values are normalised so encodings that mean the same thing agree: an
+integral float becomes an int (`1.0` from one client, `1` from another), `-0.0` becomes `0`, and
+non-string keys (MessagePack allows them) become strings. Strings are not normalised: a changed
+spelling is changed content. The uuid is not part of the hash, so a double tap (two uuids, one
+content) can be recognised by hash.
+"""
+
+import hashlib
+import math
+from typing import Any
+
+import msgspec
+
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def content_hash(
+    form: str, version: str, record_id: str | None, base_revision: int | None, answers: dict[str, Any]
+) -> str:
+    """sha256 hex of the canonical encoding of what was submitted."""
+    payload = [form, version, record_id, base_revision, _canonical(answers)]
+    return hashlib.sha256(_ENCODER.encode(payload)).hexdigest()
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """The canonical encoding of any answer value; also used to compare and order values stably."""
+    return _ENCODER.encode(_canonical(value))
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
+            return int(value)
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value

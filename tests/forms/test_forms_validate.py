@@ -1,0 +1,136 @@
+from forms.model import Choice, DedupPolicy, Field, FormDefinition
+from forms.validate import compile_validator, validator_for
+
+FORM = FormDefinition(
+    key="sidewalk_audit",
+    version="1",
+    title={"th": "สำรวจทางเท้า", "en": "Sidewalk audit"},
+    fields=[
+        Field(name="location", type="geopoint", required=True),
+        Field(name="shop_name", type="text"),
+        Field(name="surface", type="select_one", choices="surface"),
+        Field(name="width_m", type="decimal", constraint=". >= 0 and . <= 20", constraint_message="0–20 m"),
+        Field(name="obstacles", type="select_multiple", choices="obstacle"),
+        Field(name="other_obstacle", type="text", required=True, relevant="selected(${obstacles}, 'other')"),
+        Field(name="owner_phone", type="text", sensitive=True),
+        Field(name="visited", type="date"),
+        Field(name="started", type="datetime"),
+        Field(name="path", type="geotrace"),
+        Field(name="n", type="note"),
+        Field(
+            name="trees",
+            type="repeat",
+            fields=[
+                Field(name="species", type="text"),
+                Field(name="girth_cm", type="integer", constraint=". > 0"),
+            ],
+        ),
+    ],
+    choices={
+        "surface": [Choice(value="concrete")],
+        "obstacle": [Choice(value="vendor"), Choice(value="other")],
+    },
+)
+
+
+def codes(problems: list) -> set[tuple[tuple, str]]:
+    return {(tuple(p.loc), p.code) for p in problems}
+
+
+def test_typed_answers_from_odk_strings_and_thai_digits() -> None:
+    result = compile_validator(FORM).validate(
+        {
+            "location": "14.9730 102.0836 182 4",
+            "width_m": "๑.๕",
+            "obstacles": "vendor other",
+            "other_obstacle": "motorbike",
+            "visited": "2026-11-20",
+            "started": "2026-11-20T09:12:00+07:00",
+            "path": "14.97 102.08 0 5;14.98 102.09 0 5",
+            "trees": [{"species": "ต้นหูกวาง", "girth_cm": "๑๒"}],
+        }
+    )
+    assert result.errors == [] and result.issues == []
+    assert result.answers["location"] == {"lat": 14.973, "lon": 102.0836, "alt": 182.0, "accuracy": 4.0}
+    assert result.answers["width_m"] == 1.5
+    assert result.answers["obstacles"] == ["vendor", "other"]
+    assert result.answers["trees"] == [{"species": "ต้นหูกวาง", "girth_cm": 12}]
+    assert len(result.answers["path"]) == 2
+
+
+def test_hard_errors() -> None:
+    result = compile_validator(FORM).validate(
+        {
+            "location": {"lat": 102.1, "lon": 14.97},
+            "width_m": "NaN",
+            "visited": "20/11/2026",
+            "trees": [{"girth_cm": True}],
+        }
+    )
+    found = codes(result.errors)
+    assert (("location",), "coordinates_swapped") in found
+    assert "swapped" in result.errors[0].message
+    assert (("width_m",), "not_a_number") in found or (("width_m",), "not_finite") in found
+    assert (("visited",), "not_a_date") in found
+    assert (("trees", 0, "girth_cm"), "not_a_number") in found
+    assert "location" not in result.answers
+    bad = compile_validator(FORM).validate({"location": {"lat": 95, "lon": 200}})
+    assert codes(bad.errors) == {(("location",), "coordinates_out_of_range")}
+    inf = compile_validator(FORM).validate({"location": {"lat": float("inf"), "lon": 1}})
+    assert codes(inf.errors) == {(("location",), "coordinates_not_finite")}
+
+
+def test_soft_issues() -> None:
+    result = compile_validator(FORM).validate(
+        {
+            "location": {"lat": 14.97, "lon": 102.1, "accuracy": 0},
+            "surface": "gravel",
+            "width_m": 25,
+            "obstacles": ["other"],
+            "visited": "2569-11-20",
+            "trees": [{"girth_cm": 0}],
+            "mystery": 1,
+        }
+    )
+    found = codes(result.issues)
+    assert (("location",), "zero_accuracy") in found
+    assert (("surface",), "not_in_choices") in found
+    assert (("width_m",), "constraint") in found
+    assert (("other_obstacle",), "required") in found
+    assert (("visited",), "buddhist_era_year") in found
+    assert (("trees", 0, "girth_cm"), "constraint") in found
+    assert (("mystery",), "unknown_field") in found and "mystery" not in result.answers
+    assert result.answers["visited"] == "2569-11-20"  # never shifted silently
+    assert any("2026 CE" in p.message for p in result.issues)
+    assert (
+        next(p.message for p in result.issues if p.code == "constraint" and p.loc == ["width_m"]) == "0–20 m"
+    )
+    assert result.errors == []
+
+
+def test_required_only_where_relevant_and_low_accuracy() -> None:
+    result = compile_validator(FORM).validate({"location": "14.97 102.1 0 250", "obstacles": ["vendor"]})
+    assert codes(result.issues) == {(("location",), "low_accuracy")}
+    missing = compile_validator(FORM).validate({})
+    assert codes(missing.issues) == {(("location",), "required")}
+
+
+def test_naive_datetime_gets_the_project_zone_and_a_flag() -> None:
+    result = compile_validator(FORM).validate({"location": "14 100", "started": "2026-11-20T09:12:00"})
+    assert result.answers["started"] == "2026-11-20T09:12:00+07:00"
+    assert codes(result.issues) == {(("started",), "no_offset")}
+
+
+def test_location_and_sensitive_paths_and_cache() -> None:
+    validator = validator_for(FORM)
+    assert validator is validator_for(FORM)
+    assert validator.location_path == "location"
+    assert validator.sensitive_paths == {"owner_phone"}
+    with_policy = FormDefinition(
+        key="f",
+        version="1",
+        title="t",
+        fields=[Field(name="a", type="geopoint"), Field(name="b", type="geopoint")],
+        dedup=DedupPolicy(location_field="b"),
+    )
+    assert compile_validator(with_policy).location_path == "b"
