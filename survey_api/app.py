@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from survey_api.auth import auth_middleware, provide_user
 from survey_api.database import make_engine, make_sessionmaker, provide_db
 from survey_api.problems import EXCEPTION_HANDLERS
+from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
 from survey_api.routes.projects import ProjectController
 from survey_api.routes.users import UserController
 from survey_api.settings import Settings
 
-API_CONTROLLERS = [UserController, ProjectController]
+API_CONTROLLERS = [UserController, ProjectController, FormController]
 
 
 def create_app(

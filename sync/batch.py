@@ -73,6 +73,8 @@ class ItemError(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What became of one item; `status` is one of STATUSES, so received = the sum over statuses."""
+
     uuid: str | None
     status: str
     record_id: str | None = None
@@ -85,6 +87,8 @@ class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One result per received item, in request order, plus the clock the tablet should trust."""
+
     results: list[ItemResult]
     server_time: datetime
 

@@ -7,7 +7,7 @@ import pytest
 from forms.errors import InvalidDefinition, UnreadableFile
 from forms.model import iter_fields
 from forms.xlsform import load_xlsform
-from tests.forms.conftest import build_xlsx
+from tests.workbooks import build_xlsx
 
 HEAD = [
     "type",

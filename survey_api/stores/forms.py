@@ -1,0 +1,121 @@
+"""Forms and their versions. A published version never changes; a draft may be replaced."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_api import tables
+
+
+async def form(
+    db: AsyncSession, project_id: uuid.UUID, key: str, *, lock: bool = False
+) -> tables.Form | None:
+    query = select(tables.Form).where(tables.Form.project_id == project_id, tables.Form.key == key)
+    if lock:
+        query = query.with_for_update()
+    return await db.scalar(query)
+
+
+async def form_for_update(db: AsyncSession, project_id: uuid.UUID, key: str) -> tables.Form:
+    """The form row, created if new, locked so concurrent uploads of one form take turns."""
+    await db.execute(
+        insert(tables.Form).values(id=uuid.uuid4(), project_id=project_id, key=key).on_conflict_do_nothing()
+    )
+    found = await form(db, project_id, key, lock=True)
+    assert found is not None
+    return found
+
+
+async def version(db: AsyncSession, form_id: uuid.UUID, name: str) -> tables.FormVersion | None:
+    return await db.scalar(
+        select(tables.FormVersion).where(
+            tables.FormVersion.form_id == form_id, tables.FormVersion.version == name
+        )
+    )
+
+
+async def versions(db: AsyncSession, form_id: uuid.UUID, *, published_only: bool) -> list[tables.FormVersion]:
+    query = select(tables.FormVersion).where(tables.FormVersion.form_id == form_id)
+    if published_only:
+        query = query.where(tables.FormVersion.status == "published")
+    return list(await db.scalars(query.order_by(tables.FormVersion.created_at, tables.FormVersion.version)))
+
+
+async def put_draft(
+    db: AsyncSession,
+    form_id: uuid.UUID,
+    *,
+    name: str,
+    definition: dict[str, Any],
+    hash_: str,
+    warnings: list[str],
+    user_id: uuid.UUID,
+) -> tables.FormVersion:
+    """Create the draft, or replace an existing draft of the same version string."""
+    statement = insert(tables.FormVersion).values(
+        id=uuid.uuid4(),
+        form_id=form_id,
+        version=name,
+        status="draft",
+        definition=definition,
+        hash=hash_,
+        warnings=warnings,
+        created_by=user_id,
+        created_at=func.clock_timestamp(),
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[tables.FormVersion.form_id, tables.FormVersion.version],
+        set_={
+            "definition": statement.excluded.definition,
+            "hash": statement.excluded.hash,
+            "warnings": statement.excluded.warnings,
+            "created_by": statement.excluded.created_by,
+            "created_at": func.clock_timestamp(),
+        },
+        where=tables.FormVersion.status == "draft",
+    )
+    row = await db.scalar(statement.returning(tables.FormVersion))
+    assert row is not None, "caller checks that the version is not published"
+    return row
+
+
+async def publish(db: AsyncSession, row: tables.FormVersion) -> datetime:
+    published_at = await db.scalar(
+        update(tables.FormVersion)
+        .where(tables.FormVersion.id == row.id)
+        .values(status="published", published_at=func.clock_timestamp())
+        .returning(tables.FormVersion.published_at)
+    )
+    assert published_at is not None
+    return published_at
+
+
+async def latest_published(db: AsyncSession, form_id: uuid.UUID) -> tables.FormVersion | None:
+    return await db.scalar(
+        select(tables.FormVersion)
+        .where(tables.FormVersion.form_id == form_id, tables.FormVersion.status == "published")
+        .order_by(tables.FormVersion.published_at.desc())
+        .limit(1)
+    )
+
+
+async def catalogue(db: AsyncSession, project_id: uuid.UUID) -> list[tuple[str, tables.FormVersion]]:
+    """The latest published version of every form of the project, by key."""
+    latest = (
+        select(tables.Form.key, tables.FormVersion)
+        .join(tables.FormVersion, tables.FormVersion.form_id == tables.Form.id)
+        .where(tables.Form.project_id == project_id, tables.FormVersion.status == "published")
+        .order_by(tables.Form.key, tables.FormVersion.published_at.desc())
+        .distinct(tables.Form.key)
+    )
+    return [(key, row) for key, row in await db.execute(latest)]
+
+
+async def set_policy(db: AsyncSession, form_id: uuid.UUID, policy: dict[str, Any]) -> None:
+    await db.execute(update(tables.Form).where(tables.Form.id == form_id).values(dedup_policy=policy))

@@ -1,0 +1,24 @@
+"""XLSForm workbooks built in memory, so no binary files are committed."""
+
+import io
+
+import openpyxl
+
+Sheet = list[list[object]]
+
+
+def build_xlsx(survey: Sheet, choices: Sheet | None = None, settings: Sheet | None = None) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "survey"
+    for row in survey:
+        sheet.append(row)
+    for title, rows in (("choices", choices), ("settings", settings)):
+        if rows:
+            extra = book.create_sheet(title)
+            for row in rows:
+                extra.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
