@@ -1,7 +1,8 @@
 """XLSForm import: pyxform is the reference parser; we guard the file, map its JSON, and locate problems.
 
 Every problem is reported as [sheet, spreadsheet row, column]. pyxform stops at its first error, so
-when it fails that error is reported alone; otherwise all of our checks' problems are listed.
+our row-level checks (`forms.xlsform_rows`) run on the raw sheets first; their problems, pyxform's
+and (when pyxform succeeds) those of `forms.checks.check` are merged without saying anything twice.
 """
 
 import io
@@ -16,6 +17,7 @@ from pyxform.errors import PyXFormError
 from forms.checks import check
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
+from forms.xlsform_rows import check_rows, merge
 
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 100
@@ -83,20 +85,12 @@ def load_xlsform(data: bytes) -> tuple[FormDefinition, list[str]]:
     if not book.survey:
         raise UnreadableFile("the workbook has no 'survey' sheet (or it is empty)", "missing_survey_sheet")
     warnings: list[str] = []
+    problems, raw_warnings = check_rows(book.survey, book.choices, book.settings)
     try:
         tree = xls2json.workbook_to_json(book, form_name="data", warnings=warnings)
     except PyXFormError as exc:
-        raise InvalidDefinition([_pyxform_problem(exc)], warnings) from exc
+        raise InvalidDefinition(merge(problems, [_pyxform_problem(exc)]), warnings + raw_warnings) from exc
     rows, or_other = _survey_rows(book.survey)
-    settings = (book.settings or [{}])[0]
-    problems: list[Problem] = []
-    for column in ("form_id", "version"):
-        if not settings.get(column) and not (column == "form_id" and settings.get("id_string")):
-            problems.append(
-                Problem(
-                    loc=["settings", 2, column], code="missing_setting", message=f"settings needs a {column}"
-                )
-            )
     default_lang = tree.get("default_language")
     default_lang = None if default_lang in (None, "default") else _lang(default_lang)
     mapper = _Mapper(default_lang, or_other)
@@ -112,7 +106,7 @@ def load_xlsform(data: bytes) -> tuple[FormDefinition, list[str]]:
     found, more = check(defn)
     warnings += more
     choice_rows = _choice_rows(book.choices or [])
-    problems += [_locate(p, defn, rows, choice_rows) for p in found]
+    problems = merge(problems, [_locate(p, defn, rows, choice_rows) for p in found])
     if problems:
         raise InvalidDefinition(problems, warnings)
     return defn, warnings

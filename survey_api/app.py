@@ -15,14 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from survey_api.auth import auth_middleware, provide_user
 from survey_api.database import make_engine, make_sessionmaker, provide_db
+from survey_api.intake import Validators
 from survey_api.problems import EXCEPTION_HANDLERS
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
 from survey_api.routes.projects import ProjectController
+from survey_api.routes.records import RecordController, ReviewController
+from survey_api.routes.sync import SyncController
 from survey_api.routes.users import UserController
 from survey_api.settings import Settings
 
-API_CONTROLLERS = [UserController, ProjectController, FormController]
+API_CONTROLLERS = [
+    UserController,
+    ProjectController,
+    FormController,
+    SyncController,
+    RecordController,
+    ReviewController,
+]
 
 
 def create_app(
@@ -63,6 +73,6 @@ def create_app(
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),
-        state=State({"settings": settings, "sessionmaker": sessionmaker}),
+        state=State({"settings": settings, "sessionmaker": sessionmaker, "validators": Validators()}),
         debug=False,
     )

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from forms.errors import FormsError
 from survey_api import errors
+from sync import errors as sync_errors
 from sync.errors import SyncError
 
 log = logging.getLogger("survey_api")
@@ -28,6 +29,12 @@ STATUSES: list[tuple[type[Exception], int, str]] = [
     (errors.UnsupportedMedia, 415, "Unsupported media type"),
     (errors.Invalid, 422, "Invalid"),
     (FormsError, 422, "Invalid form"),
+    (sync_errors.TooManyItems, 413, "Too many items"),
+    (sync_errors.UnsupportedMedia, 415, "Unsupported media type"),
+    (sync_errors.InvalidArea, 422, "Invalid area"),
+    (sync_errors.InvalidChoice, 422, "Invalid choice"),
+    (sync_errors.BadPath, 422, "Invalid path"),
+    (sync_errors.InvalidRule, 422, "Invalid rule"),
     (SyncError, 400, "Malformed batch"),
 ]
 
@@ -98,6 +105,8 @@ def handle_domain(request: Request, exc: Exception) -> Response:
         return handle_unexpected(request, exc)
     status, title = found
     items = getattr(exc, "errors", None) or getattr(exc, "problems", None) or []
+    if isinstance(exc, SyncError):
+        items = [{"loc": exc.loc or [], "code": getattr(exc, "code", "invalid"), "message": exc.message}]
     detail = getattr(exc, "detail", None) or str(exc) or title
     return problem(status, detail, items, title)
 

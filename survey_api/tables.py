@@ -175,10 +175,14 @@ class Record(Base):
     created_at: Mapped[datetime] = created()
     updated_at: Mapped[datetime] = created()
     observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Both set by the `records_bump` trigger on every insert and update (see migration 0001).
     change_seq: Mapped[int] = mapped_column(BigInteger, change_seq, server_default=change_seq.next_value())
+    change_xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
+    )
     __table_args__ = (
-        Index("ix_records_project_change_seq", "project_id", "change_seq"),
-        Index("ix_records_form_change_seq", "form_id", "change_seq"),
+        Index("ix_records_project_change", "project_id", "change_xid", "change_seq"),
+        Index("ix_records_form_change", "form_id", "change_xid", "change_seq"),
         Index(
             "ix_records_form_cell",
             "form_id",

@@ -79,4 +79,4 @@ def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url="postgresql+asyncpg://unused", data_dir=tmp_path, max_body_mb=1.0)
+    return Settings(database_url="postgresql+asyncpg://unused", data_dir=tmp_path, max_body_mb=4.0)

@@ -126,10 +126,10 @@ async def test_problem_documents_for_bad_input(client: AsyncClient, admin: Perso
 
 
 async def test_body_over_the_limit_is_413(client: AsyncClient, admin: Person) -> None:
-    # The test app allows 1 MB.
+    # The test app allows 4 MB.
     response = await client.post(
         "/api/v1/users",
-        content=b'{"email": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+        content=b'{"email": "' + b"x" * (5 * 1024 * 1024) + b'"}',
         headers={**admin.headers, "Content-Type": "application/json"},
     )
     assert response.status_code == 413

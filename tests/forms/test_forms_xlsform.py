@@ -191,3 +191,79 @@ def test_a_2000_row_form_imports_quickly() -> None:
     expanded = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
     print(f"\n2000-row XLSForm ({len(data) / 1e6:.1f} MB, {expanded / 1e6:.1f} MB unzipped): {seconds:.2f} s")
     assert sum(1 for _ in iter_fields(defn)) == 40 * 49
+
+
+def _problems(survey: list[list[object]], choices: list[list[object]] | None = None) -> list[tuple]:
+    with pytest.raises(InvalidDefinition) as err:
+        load_xlsform(build_xlsx(survey, choices, SETTINGS))
+    return [(*p.loc, p.code) for p in err.value.problems]
+
+
+def test_pyxform_error_and_our_checks_come_back_together() -> None:
+    survey = [
+        HEAD,
+        ["geopoint", "location", "ตำแหน่ง", "Location", "yes", None, None, None],
+        ["text", "shop_name", "ชื่อร้าน", "Shop name", None, None, None, None],
+        ["select_one surface", "surface", "ผิว", "Surface", None, None, None, None],
+        ["decimal", "width_m", "กว้าง", "Width", None, ". >= 0", None, None],
+        ["select_one nosuchlist", "kind", "ชนิด", "Kind", None, None, None, None],
+        ["integer", "girth_cm", "รอบวง", "Girth", None, ". > ${missing_field}", None, None],
+    ]
+    found = _problems(survey, CHOICES)
+    assert ("survey", 6, "type", "unknown_choices") in found
+    assert ("survey", 7, "constraint", "unknown_reference") in found
+    assert len(found) == 2  # pyxform's "List name not in choices sheet" is not repeated
+
+
+def test_duplicate_name_and_unbalanced_end_group_are_both_listed() -> None:
+    survey = [
+        ["type", "name", "label", "relevant"],
+        ["text", "shop_name", "Shop", None],
+        ["begin group", "shop", "Shop", None],
+        ["text", "shop_name", "Shop again (fine: another group)", None],
+        ["end group", None, None, None],
+        ["text", "shop_name", "Duplicate", "${shop_name} != ''"],
+        ["text", "bad name", "Bad", "${shop_name} !="],
+        ["end group", None, None, None],
+    ]
+    found = _problems(survey)
+    assert found == [
+        ("survey", 6, "name", "duplicate_name"),
+        ("survey", 7, "name", "invalid_name"),
+        ("survey", 7, "relevant", "bad_expression"),
+        ("survey", 8, "type", "unbalanced_group"),
+    ]
+
+
+def test_unclosed_group_choices_and_settings_problems_sorted_by_sheet_then_row() -> None:
+    survey = [
+        ["type", "name", "label"],
+        ["begin repeat", "trees", "Trees"],
+        ["select_one yn", "ok", "OK"],
+    ]
+    choices = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "yes", "Again"]]
+    with pytest.raises(InvalidDefinition) as err:
+        load_xlsform(build_xlsx(survey, choices, [["form_id"], ["f"]]))
+    assert [(*p.loc, p.code) for p in err.value.problems] == [
+        ("survey", 2, "type", "unbalanced_group"),
+        ("choices", 3, "name", "duplicate_choice"),
+        ("settings", 2, "version", "missing_setting"),
+    ]
+
+
+def test_unsupported_function_is_a_warning_even_when_pyxform_fails() -> None:
+    survey = [
+        ["type", "name", "label", "relevant"],
+        ["text", "a", "A", "jr:choice-name(${a}, 'x')"],
+        ["select_one nosuch", "b", "B", None],
+    ]
+    with pytest.raises(InvalidDefinition) as err:
+        load_xlsform(build_xlsx(survey, None, SETTINGS))
+    assert [(*p.loc, p.code) for p in err.value.problems] == [("survey", 3, "type", "unknown_choices")]
+    assert any("jr:choice-name" in w for w in err.value.warnings)
+
+
+def test_a_valid_form_still_loads_without_problems() -> None:
+    defn, warnings = load_xlsform(sidewalk())
+    assert defn.key == "sidewalk_audit" and sum(1 for _ in iter_fields(defn)) == 12
+    assert not any("not evaluated" in w for w in warnings)

@@ -16,6 +16,21 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# Every change to a record takes a new `change_seq` and the writing transaction's id, so the change
+# feed can page by (change_xid, change_seq) below the oldest running transaction and miss nothing.
+BUMP_FUNCTION = """
+CREATE FUNCTION records_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.change_seq := nextval('record_change_seq');
+    NEW.change_xid := pg_current_xact_id()::text::bigint;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := clock_timestamp();
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
 
 def upgrade() -> None:
     op.execute(sa.schema.CreateSequence(sa.Sequence("record_change_seq")))
@@ -252,6 +267,12 @@ def upgrade() -> None:
             server_default=sa.text("nextval('record_change_seq')"),
             nullable=False,
         ),
+        sa.Column(
+            "change_xid",
+            sa.BigInteger(),
+            server_default=sa.text("pg_current_xact_id()::text::bigint"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["created_by"], ["users.id"], name=op.f("fk_records_created_by_users"), ondelete="SET NULL"
         ),
@@ -273,8 +294,16 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("merged_into IS NULL"),
     )
-    op.create_index("ix_records_form_change_seq", "records", ["form_id", "change_seq"], unique=False)
-    op.create_index("ix_records_project_change_seq", "records", ["project_id", "change_seq"], unique=False)
+    op.create_index(
+        "ix_records_form_change", "records", ["form_id", "change_xid", "change_seq"], unique=False
+    )
+    op.create_index(
+        "ix_records_project_change", "records", ["project_id", "change_xid", "change_seq"], unique=False
+    )
+    op.execute(BUMP_FUNCTION)
+    op.execute(
+        "CREATE TRIGGER records_bump BEFORE INSERT OR UPDATE ON records FOR EACH ROW EXECUTE FUNCTION records_bump()"
+    )
     op.create_table(
         "conflicts",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -369,8 +398,10 @@ def downgrade() -> None:
     op.drop_table("duplicate_pairs")
     op.drop_index(op.f("ix_conflicts_record_id"), table_name="conflicts")
     op.drop_table("conflicts")
-    op.drop_index("ix_records_project_change_seq", table_name="records")
-    op.drop_index("ix_records_form_change_seq", table_name="records")
+    op.execute("DROP TRIGGER IF EXISTS records_bump ON records")
+    op.execute("DROP FUNCTION IF EXISTS records_bump()")
+    op.drop_index("ix_records_project_change", table_name="records")
+    op.drop_index("ix_records_form_change", table_name="records")
     op.drop_index(
         "ix_records_form_cell", table_name="records", postgresql_where=sa.text("merged_into IS NULL")
     )

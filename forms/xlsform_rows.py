@@ -1,0 +1,277 @@
+"""Row-level checks on an XLSForm's raw sheets, so problems are found even where pyxform stops early.
+
+pyxform raises at its first error; these checks read the sheets as `get_xlsform` returns them (one
+dict per spreadsheet row, header is row 1, blank rows kept) and report every problem they can find
+as [sheet, row, column], with the same codes, columns and messages as `forms.checks` so the two can
+be merged without saying anything twice.
+"""
+
+import re
+from typing import Any
+
+from forms.checks import NAME
+from forms.errors import Problem
+from forms.expressions import ExpressionError, Unsupported, parse, references
+
+Loc = list[str | int]
+
+SHEET_ORDER = {"survey": 0, "choices": 1, "settings": 2}
+# raw header -> the column name our problems use (the same as forms.checks' attribute names)
+EXPRESSION_HEADERS = {
+    "relevant": "relevant",
+    "relevance": "relevant",
+    "bind::relevant": "relevant",
+    "constraint": "constraint",
+    "bind::constraint": "constraint",
+    "calculation": "calculation",
+    "calculate": "calculation",
+    "bind::calculate": "calculation",
+}
+_SELECT = re.compile(
+    r"^(?:select_one|select_multiple|select one|select all that apply|select1|rank)\s+(\S+)"
+    r"(\s+or[_ ]other)?$",
+    re.IGNORECASE,
+)
+_NOT_A_LIST = {"from", "external"}
+_FILE_LIST = (".csv", ".xml", ".geojson")
+# What a pyxform message says, as one of our codes (to drop it when we already said it).
+_PYXFORM_CODES = (
+    ("List name not in choices sheet", "unknown_choices"),
+    ("There should be a choices sheet", "unknown_choices"),
+    ("must be unique within their nearest parent", "duplicate_name"),
+    ("Unmatched '", "unbalanced_group"),
+    ("Names must begin with a letter", "invalid_name"),
+    ("with no name", "invalid_name"),
+    ("Choice names must be unique", "duplicate_choice"),
+    ("Reference variables must contain a name", "unknown_reference"),
+)
+
+
+def _text(row: dict[str, Any], *keys: str) -> str:
+    for key in keys:
+        value = row.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return ""
+
+
+def _kind(type_text: str) -> str:
+    return " ".join(type_text.replace("_", " ").split()).lower()
+
+
+def _yes(value: str) -> bool:
+    return value.strip().lower() in ("yes", "true", "1", "true()")
+
+
+def check_rows(
+    survey: list[dict[str, Any]],
+    choices: list[dict[str, Any]] | None,
+    settings: list[dict[str, Any]] | None,
+) -> tuple[list[Problem], list[str]]:
+    """Every row-level problem in the raw sheets, and warnings for rules the server leaves to the tablet."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    first_settings = (settings or [{}])[0] or {}
+    for column in ("form_id", "version"):
+        if not _text(first_settings, column) and not (
+            column == "form_id" and _text(first_settings, "id_string")
+        ):
+            problems.append(
+                Problem(
+                    loc=["settings", 2, column], code="missing_setting", message=f"settings needs a {column}"
+                )
+            )
+    allow_duplicates = _yes(_text(first_settings, "allow_choice_duplicates"))
+    list_names = _check_choices(choices or [], allow_duplicates, problems)
+    _check_survey(survey, list_names, problems, warnings)
+    return problems, warnings
+
+
+def _check_choices(
+    choices: list[dict[str, Any]], allow_duplicates: bool, problems: list[Problem]
+) -> set[str]:
+    seen: dict[str, set[str]] = {}
+    for i, row in enumerate(choices):
+        list_name = _text(row, "list_name", "list name")
+        if not list_name:
+            continue
+        values = seen.setdefault(list_name, set())
+        value = _text(row, "name", "value")
+        if value and value in values and not allow_duplicates:
+            problems.append(
+                Problem(
+                    loc=["choices", i + 2, "name"],
+                    code="duplicate_choice",
+                    message=f"choice value {value!r} appears twice in list {list_name!r}",
+                )
+            )
+        values.add(value)
+    return set(seen)
+
+
+class _Scope:
+    __slots__ = ("children", "kind", "name", "path", "row", "seen")
+
+    def __init__(self, kind: str, name: str, row: int, path: str) -> None:
+        self.kind, self.name, self.row, self.path = kind, name, row, path
+        self.seen: set[str] = set()
+        self.children = 0
+
+
+def _check_survey(
+    survey: list[dict[str, Any]], list_names: set[str], problems: list[Problem], warnings: list[str]
+) -> None:
+    names: set[str] = set()
+    for row in survey:
+        name = _text(row, "name")
+        if name:
+            names.add(name)
+            if _kind(_text(row, "type", "command")).endswith(" or other"):
+                names.add(name + "_other")
+    root = _Scope("survey", "", 1, "")
+    stack = [root]
+    for i, row in enumerate(survey):
+        line = i + 2
+        type_text = _text(row, "type", "command")
+        if not type_text:
+            continue
+        kind = _kind(type_text)
+        scope = stack[-1]
+        if kind in ("end group", "end repeat"):
+            _end(kind, line, stack, problems)
+            continue
+        name = _text(row, "name")
+        path = scope.path + name
+        scope.children += 1
+        if not NAME.fullmatch(name):
+            message = (
+                f"{name!r}: names start with a letter or _, then letters, digits, _ - ."
+                if name
+                else f"a {type_text!r} row needs a name"
+            )
+            problems.append(Problem(loc=["survey", line, "name"], code="invalid_name", message=message))
+        elif name in scope.seen:
+            problems.append(
+                Problem(
+                    loc=["survey", line, "name"], code="duplicate_name", message=f"{path!r} is defined twice"
+                )
+            )
+        scope.seen.add(name)
+        select = _SELECT.match(type_text)
+        if select:
+            list_name = select[1]
+            if (
+                list_name.lower() not in _NOT_A_LIST
+                and not list_name.lower().endswith(_FILE_LIST)
+                and list_name not in list_names
+            ):
+                problems.append(
+                    Problem(
+                        loc=["survey", line, "type"],
+                        code="unknown_choices",
+                        message=f"{path}: choice list {list_name!r} is not defined",
+                    )
+                )
+        for header, value in row.items():
+            attr = EXPRESSION_HEADERS.get(str(header).strip())
+            if attr and value is not None and str(value).strip():
+                _check_expression(
+                    str(value), ["survey", line, attr], f"{path} {attr}", names, problems, warnings
+                )
+        if kind.startswith(("begin group", "begin repeat")):
+            stack.append(_Scope(kind.split()[1], name, line, path + "/"))
+    for scope in stack[:0:-1]:
+        problems.append(
+            Problem(
+                loc=["survey", scope.row, "type"],
+                code="unbalanced_group",
+                message=f"begin {scope.kind} {scope.name!r} has no matching end {scope.kind}",
+            )
+        )
+
+
+def _end(kind: str, line: int, stack: list[_Scope], problems: list[Problem]) -> None:
+    wanted = kind.split()[1]
+    if len(stack) == 1:
+        problems.append(
+            Problem(
+                loc=["survey", line, "type"],
+                code="unbalanced_group",
+                message=f"end {wanted} has no matching begin {wanted}",
+            )
+        )
+        return
+    scope = stack.pop()
+    if scope.kind != wanted:
+        problems.append(
+            Problem(
+                loc=["survey", line, "type"],
+                code="unbalanced_group",
+                message=f"end {wanted} closes begin {scope.kind} {scope.name!r} (row {scope.row})",
+            )
+        )
+    elif not scope.children:
+        problems.append(
+            Problem(
+                loc=["survey", scope.row, "fields"],
+                code="empty_group",
+                message=f"{scope.path.rstrip('/')}: a {scope.kind} needs fields",
+            )
+        )
+
+
+def _check_expression(
+    text: str, loc: Loc, what: str, names: set[str], problems: list[Problem], warnings: list[str]
+) -> None:
+    try:
+        expr = parse(text)
+    except Unsupported as exc:
+        warnings.append(f"{what}: {exc.what} is not evaluated by the server; the tablet enforces this rule")
+        return
+    except ExpressionError as exc:
+        problems.append(Problem(loc=loc, code="bad_expression", message=f"{what}: {exc}"))
+        return
+    for name in sorted(references(expr) - names):
+        problems.append(
+            Problem(
+                loc=loc, code="unknown_reference", message=f"{what}: ${{{name}}} names no field in the form"
+            )
+        )
+
+
+def pyxform_code(message: str) -> str | None:
+    """Which of our codes a pyxform error message amounts to, if any."""
+    return next((code for needle, code in _PYXFORM_CODES if needle in message), None)
+
+
+def _row(problem: Problem) -> int:
+    return int(problem.loc[1]) if len(problem.loc) > 1 and isinstance(problem.loc[1], int) else 0
+
+
+def merge(ours: list[Problem], theirs: list[Problem]) -> list[Problem]:
+    """Ours plus theirs, without a problem of theirs that one of ours already states at the same place.
+
+    A problem of theirs is the same as ours when it has our code (pyxform's message is mapped to one)
+    and the same sheet and row, or has no row and one of ours has that code. The result is sorted by sheet (survey, choices, settings) then row.
+    """
+    said = {(p.loc[0] if p.loc else "", _row(p), p.code) for p in ours}
+    codes = {p.code for p in ours}
+    kept = list(ours)
+    for problem in theirs:
+        sheet = problem.loc[0] if problem.loc else ""
+        code = problem.code if problem.code != "xlsform" else pyxform_code(problem.message)
+        if (sheet, _row(problem), code) in said or (_row(problem) == 0 and code in codes):
+            continue
+        kept.append(problem)
+    return sort_problems(kept)
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    return sorted(
+        problems,
+        key=lambda p: (
+            SHEET_ORDER.get(str(p.loc[0]), 3) if p.loc else 4,
+            str(p.loc[0]) if p.loc else "",
+            _row(p),
+        ),
+    )

@@ -1,0 +1,299 @@
+"""The intake path: one batch, judged item by item, written in bulk in the request's transaction."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from forms.model import decode_definition
+from forms.validate import Validator, compile_validator
+from survey_api import edits, tables
+from survey_api.access import ProjectAccess
+from survey_api.stores import intake as store
+from sync import batch as wire
+from sync.batch import ItemProblem, ItemResult, SubmissionIn
+from sync.grid import cell_key
+from sync.hashing import content_hash
+from sync.merge import get_path
+from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
+
+CELL_M = 100.0
+# Raw payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
+PAYLOAD = {"json": msgspec.json.Decoder(float_hook=float), "msgpack": msgspec.msgpack.Decoder()}
+
+
+class Item:
+    """The working state of one received item while its batch is processed."""
+
+    __slots__ = (
+        "answers", "errors", "form", "hash", "index", "issues", "location", "observed_at", "payload",
+        "result", "sid", "sub", "uuid", "version",
+    )  # fmt: skip
+
+    def __init__(self, index: int, payload: Any) -> None:
+        self.index = index
+        self.payload = payload
+        self.sub: SubmissionIn | None = None
+        self.uuid: str | None = None
+        self.errors: list[ItemProblem] = []
+        self.issues: list[ItemProblem] = []
+        self.answers: dict[str, Any] = {}
+        self.hash: str | None = None
+        self.form: tables.Form | None = None
+        self.version: tables.FormVersion | None = None
+        self.location: tuple[float, float, float | None] | None = None
+        self.observed_at: datetime | None = None
+        self.sid: int | None = None
+        self.result: ItemResult | None = None
+
+    def reject(self, code: str, message: str, loc: list[str | int] | None = None) -> None:
+        self.errors.append(ItemProblem(loc=loc or [], code=code, message=message))
+
+
+class Validators:
+    """Compiled validators by form version id; a published version never changes, so never stale."""
+
+    def __init__(self) -> None:
+        self._cache: dict[uuid.UUID, Validator] = {}
+
+    def get(self, version: tables.FormVersion, timezone: str) -> Validator:
+        found = self._cache.get(version.id)
+        if found is None:
+            found = compile_validator(decode_definition(version.definition), timezone)
+            self._cache[version.id] = found
+        return found
+
+
+async def ingest(
+    db: AsyncSession,
+    access: ProjectAccess,
+    body: bytes,
+    media: wire.Media,
+    validators: Validators,
+    *,
+    device: str | None = None,
+) -> wire.BatchResult:
+    batch = wire.decode_batch(body, media)
+    now = datetime.now(UTC)
+    tz = ZoneInfo(access.timezone)
+    skew = clock_skew(batch.sent_at, now, tz)
+    device_id = batch.device_id or device
+    items = [parse(i, raw, media) for i, raw in enumerate(batch.submissions)]
+    versions = await store.published_versions(
+        db, access.id, {(i.sub.form, i.sub.version) for i in items if i.sub is not None}
+    )
+    area = area_from_geojson(access.area) if access.area else None
+    for item in items:
+        if item.sub is not None:
+            judge(item, versions, validators, access.timezone, area)
+            times = [correct(t, skew, tz) for t in (item.sub.ended_at, item.sub.started_at)]
+            item.observed_at = next((t for t in times if t is not None), now)
+
+    repeats = wire.find_repeated_uuids([(i.uuid, i.hash) for i in items])
+    claimable = [i for i in items if i.uuid is not None and i.index not in repeats]
+    claimed = await store.claim(
+        db, [log_row(i, access, device_id, batch.sent_at, skew, tz, "pending") for i in claimable]
+    )
+    taken = [i for i in claimable if i.uuid not in claimed]
+    before = await store.earlier(db, [i.uuid for i in taken if i.uuid])
+    for item in taken:
+        first_hash, first_result = before.get(item.uuid or "", (None, None))
+        if first_hash is not None and first_hash == item.hash and first_result is not None:
+            item.result = msgspec.convert({**first_result, "status": wire.DUPLICATE}, ItemResult)
+        else:
+            item.reject(
+                "uuid_conflict",
+                "This uuid was received before with other content; kept in quarantine.",
+                ["uuid"],
+            )
+
+    fresh = [i for i in claimable if i.uuid in claimed]
+    for item in fresh:
+        item.sid = claimed[item.uuid or ""]
+    await edits.apply(db, access, [i for i in fresh if not i.errors], device_id, now)
+
+    for item in items:
+        if item.result is None and item.errors:
+            item.result = ItemResult(
+                uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
+            )
+    for index, repeat in repeats.items():
+        item, first = items[index], items[repeat.first_index]
+        if repeat.status == wire.DUPLICATE and first.result is not None:
+            item.result = msgspec.structs.replace(first.result, status=wire.DUPLICATE)
+        else:
+            item.reject(
+                "uuid_conflict", "Another item of this batch has this uuid with other content.", ["uuid"]
+            )
+            item.result = ItemResult(
+                uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
+            )
+
+    await store.settle(db, [outcome(i) for i in fresh])
+    unclaimed = [
+        i for i in items if i.sid is None and i.result is not None and i.result.status == wire.REJECTED
+    ]
+    await store.log_rejected(
+        db,
+        [
+            {**log_row(i, access, device_id, batch.sent_at, skew, tz, wire.REJECTED), "uuid": None}
+            | settled(i)
+            for i in unclaimed
+        ],
+    )
+    results = [i.result for i in items]
+    assert all(r is not None for r in results), "every received item is accounted for"
+    return wire.BatchResult(results=results, server_time=now)  # type: ignore[arg-type]
+
+
+def parse(index: int, raw: msgspec.Raw, media: wire.Media) -> Item:
+    payload = storable(PAYLOAD[media].decode(raw))
+    item = Item(index, payload)
+    parsed = wire.parse_item(raw, media)
+    if isinstance(parsed, wire.ItemError):
+        item.uuid = clean_uuid(parsed.uuid)
+        item.errors += parsed.errors
+        return item
+    item.sub = parsed
+    item.uuid = clean_uuid(parsed.uuid)
+    if item.uuid is None:
+        item.reject("invalid_uuid", "uuid must not contain control characters.", ["uuid"])
+    return item
+
+
+def judge(
+    item: Item,
+    versions: dict[tuple[str, str], tuple[tables.Form, tables.FormVersion]],
+    validators: Validators,
+    timezone: str,
+    area: Any,
+) -> None:
+    """Validate one parsed item against its form version; fills answers, issues, errors and hash."""
+    sub = item.sub
+    assert sub is not None
+    found = versions.get((sub.form, sub.version))
+    if found is None:
+        item.reject(
+            "unknown_form_version",
+            f"Form {sub.form!r} has no published version {sub.version!r} in this project.",
+            ["version"],
+        )
+        return
+    item.form, item.version = found
+    validator = validators.get(item.version, timezone)
+    validated = validator.validate(sub.answers)
+    item.issues += [
+        ItemProblem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.issues
+    ]
+    item.errors += [
+        ItemProblem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.errors
+    ]
+    item.answers = storable(validated.answers)
+    item.hash = content_hash(sub.form, sub.version, sub.record_id, sub.base_revision, sub.answers)
+    point = get_path(item.answers, validator.location_path) if validator.location_path else None
+    if isinstance(point, dict) and point.get("lat") is not None and point.get("lon") is not None:
+        item.location = (float(point["lat"]), float(point["lon"]), point.get("accuracy"))
+        if area is not None and outside_area((item.location[1], item.location[0]), area):
+            item.issues.append(
+                ItemProblem(
+                    loc=["answers", *validator.location_path.split("/")],
+                    code="outside_area",
+                    message="The point is outside the project's area of interest.",
+                )
+            )
+    if sub.record_id is not None:
+        try:
+            uuid.UUID(sub.record_id)
+        except ValueError:
+            item.reject("unknown_record", f"No record {sub.record_id!r}.", ["record_id"])
+
+
+def log_row(
+    item: Item,
+    access: ProjectAccess,
+    device_id: str | None,
+    sent_at: datetime | None,
+    skew: timedelta,
+    tz: ZoneInfo,
+    outcome_: str,
+) -> dict[str, Any]:
+    sub = item.sub
+    return {
+        "uuid": item.uuid,
+        "project_id": access.id,
+        "form_key": sub.form if sub else None,
+        "form_version": sub.version if sub else None,
+        "device_id": storable(device_id),
+        "user_id": access.user.id,
+        "sent_at": sent_at,
+        "clock_skew_s": skew.total_seconds(),
+        "started_at_raw": sub.started_at if sub else None,
+        "ended_at_raw": sub.ended_at if sub else None,
+        "started_at": correct(sub.started_at, skew, tz) if sub else None,
+        "ended_at": correct(sub.ended_at, skew, tz) if sub else None,
+        "content_hash": item.hash,
+        "payload": item.payload,
+        "outcome": outcome_,
+        "errors": [],
+        "result": None,
+        "record_id": None,
+    }
+
+
+def settled(item: Item) -> dict[str, Any]:
+    result = item.result
+    assert result is not None
+    return {
+        "outcome": result.status,
+        "result": msgspec.to_builtins(result),
+        "errors": msgspec.to_builtins(item.errors),
+        "record_id": uuid.UUID(result.record_id) if result.record_id else None,
+    }
+
+
+def outcome(item: Item) -> dict[str, Any]:
+    values = settled(item)
+    return {
+        "sid": item.sid,
+        "outcome": values["outcome"],
+        "result": values["result"],
+        "errors": values["errors"],
+        "rid": values["record_id"],
+    }
+
+
+def clean_uuid(value: str | None) -> str | None:
+    if value is None or any(ord(c) < 32 for c in value):
+        return None
+    return value
+
+
+def storable(value: Any) -> Any:
+    """What PostgreSQL's jsonb and text accept: no NUL characters, no NaN or infinities, no bytes."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(storable(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int):
+        return value
+    return str(value)
+
+
+def cell_of(location: tuple[float, float, float | None] | None) -> tuple[int | None, int | None]:
+    if location is None:
+        return None, None
+    return cell_key(location[0], location[1], CELL_M)

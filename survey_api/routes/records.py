@@ -1,0 +1,353 @@
+"""Records, their history and edits; the review queues a coordinator works through."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from survey_api import tables, views
+from survey_api.access import Action, member
+from survey_api.auth import Caller
+from survey_api.database import DB
+from survey_api.errors import Conflict, Invalid, Malformed, NotFound
+from survey_api.intake import ingest
+from survey_api.paging import clamp_limit, decode_cursor, encode_cursor
+from survey_api.stores import forms, projects, records
+from sync.batch import ItemResult
+from sync.merge import FieldConflict, apply_choices, changed_paths
+
+Limit = Annotated[int | None, Parameter(query="limit", ge=1, le=1000)]
+
+
+class Revision(msgspec.Struct, frozen=True, kw_only=True):
+    revision: int
+    kind: str
+    submission_uuid: str | None
+    user_id: uuid.UUID | None
+    created_at: datetime
+    changed: list[Any]
+
+
+class RecordDetail(views.Record, frozen=True, kw_only=True):
+    revisions: list[Revision]
+
+
+class RecordPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[views.Record]
+    next: str | None
+
+
+class RecordPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    base_revision: int
+    answers: dict[str, Any]
+
+
+class ConflictOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    record_id: uuid.UUID
+    submission_uuid: str | None
+    fields: list[FieldConflict]
+
+
+class ConflictPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ConflictOut]
+    next: str | None
+
+
+class Resolution(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    choose: dict[str, Any]
+
+
+class Quarantined(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    uuid: str | None
+    form: str | None
+    version: str | None
+    device_id: str | None
+    received_at: datetime
+    errors: list[Any]
+    payload: Any
+
+
+class QuarantinePage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Quarantined]
+    next: str | None
+
+
+class Replay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    submission: dict[str, Any] | None = None
+
+
+class RecordController(Controller):
+    path = "/projects/{project:str}"
+    tags = ["records"]
+
+    @get("/forms/{key:str}/records")
+    async def list_records(
+        self,
+        project: FromPath[str],
+        key: FromPath[str],
+        request: Request,
+        db: DB,
+        user: Caller,
+        status: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        bbox: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = None,
+    ) -> RecordPage:
+        """A form's records, oldest first; filter by `status`, `since` (updated), `bbox=minlon,minlat,maxlon,maxlat`."""
+        access = await member(db, project, user, Action.READ)
+        form = await forms.form(db, access.id, key)
+        if form is None:
+            raise NotFound(f"No form {key!r} in this project.")
+        size = clamp_limit(limit)
+        after = decode_cursor(cursor)
+        rows = await records.page(
+            db,
+            form.id,
+            status=status,
+            since=since,
+            bbox=parse_bbox(bbox),
+            after=tuple(after) if after else None,
+            limit=size + 1,
+        )
+        page = rows[:size]
+        items = await views.records(db, access, [(r, key) for r in page], request.app.state.validators)
+        last = page[-1] if page else None
+        more = len(rows) > size and last is not None
+        return RecordPage(
+            items=items,
+            next=encode_cursor([last.created_at.isoformat(), str(last.id)]) if more and last else None,
+        )
+
+    @get("/records/{record_id:uuid}")
+    async def get_record(
+        self, project: FromPath[str], record_id: FromPath[uuid.UUID], request: Request, db: DB, user: Caller
+    ) -> RecordDetail:
+        """One record with its revisions: who changed what, when, from which submission."""
+        access = await member(db, project, user, Action.READ)
+        return await detail(db, access, record_id, request)
+
+    @patch("/records/{record_id:uuid}")
+    async def edit_record(
+        self,
+        project: FromPath[str],
+        record_id: FromPath[uuid.UUID],
+        data: JSONBody[RecordPatch],
+        request: Request,
+        db: DB,
+        user: Caller,
+    ) -> RecordDetail:
+        """Change some answers of a record (coordinator); 409 when `base_revision` is not the head."""
+        access = await member(db, project, user, Action.REVIEW)
+        found = await records.one(db, access.id, record_id, lock=True)
+        if found is None:
+            raise NotFound(f"No record {record_id}.")
+        record, _ = found
+        if data.base_revision != record.revision:
+            raise Conflict(
+                f"The record is at revision {record.revision}, not {data.base_revision}; reload it and edit again."
+            )
+        answers = {**record.answers, **data.answers}
+        version = await forms.version(db, record.form_id, record.form_version)
+        assert version is not None
+        validated = request.app.state.validators.get(version, access.timezone).validate(answers)
+        if validated.errors:
+            raise Invalid(
+                "Some answers cannot be read as their type.",
+                [msgspec.to_builtins(e) for e in validated.errors],
+            )
+        changed = changed_paths(record.answers, validated.answers)
+        if changed:
+            await records.write_revision(
+                db,
+                record,
+                validated.answers,
+                kind="edit",
+                user_id=user.id,
+                changed=changed,
+                status=record.status,
+            )
+        return await detail(db, access, record_id, request)
+
+
+class ReviewController(Controller):
+    path = "/projects/{project:str}"
+    tags = ["review"]
+
+    @get("/review/conflicts")
+    async def list_conflicts(
+        self,
+        project: FromPath[str],
+        db: DB,
+        user: Caller,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = None,
+    ) -> ConflictPage:
+        """Stale edits that changed a field someone else changed too; each waits for a decision."""
+        access = await member(db, project, user, Action.REVIEW)
+        size = clamp_limit(limit)
+        rows = await records.open_conflicts(db, access.id, decode_cursor(cursor), size + 1)
+        items = [
+            ConflictOut(
+                id=c.id,
+                record_id=c.record_id,
+                submission_uuid=c.submission_uuid,
+                fields=msgspec.convert(c.fields, list[FieldConflict]),
+            )
+            for c in rows[:size]
+        ]
+        return ConflictPage(
+            items=items, next=encode_cursor(str(rows[size - 1].id)) if len(rows) > size else None
+        )
+
+    @post("/review/conflicts/{conflict_id:uuid}", status_code=200)
+    async def resolve(
+        self,
+        project: FromPath[str],
+        conflict_id: FromPath[uuid.UUID],
+        data: JSONBody[Resolution],
+        request: Request,
+        db: DB,
+        user: Caller,
+    ) -> RecordDetail:
+        """Decide every conflicting field: `current`, `incoming` or `{"value": v}`; makes a new revision."""
+        access = await member(db, project, user, Action.REVIEW)
+        conflict = await records.conflict(db, access.id, conflict_id)
+        if conflict is None or conflict.status != "open":
+            raise NotFound(f"No open conflict {conflict_id}.")
+        found = await records.one(db, access.id, conflict.record_id, lock=True)
+        assert found is not None
+        record, _ = found
+        answers = apply_choices(
+            record.answers, msgspec.convert(conflict.fields, list[FieldConflict]), data.choose
+        )
+        await records.resolve_conflict(db, conflict.id, user.id)
+        status = "conflict" if await records.has_open_conflicts(db, record.id) else "ok"
+        await records.write_revision(
+            db,
+            record,
+            answers,
+            kind="resolve",
+            user_id=user.id,
+            changed=changed_paths(record.answers, answers),
+            status=status,
+        )
+        return await detail(db, access, record.id, request)
+
+    @get("/quarantine")
+    async def list_quarantine(
+        self,
+        project: FromPath[str],
+        db: DB,
+        user: Caller,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = None,
+    ) -> QuarantinePage:
+        """Submissions that could not be stored as records, with their errors and raw payload."""
+        access = await member(db, project, user, Action.REVIEW)
+        size = clamp_limit(limit)
+        rows = await records.quarantine(db, access.id, decode_cursor(cursor), size + 1)
+        items = [quarantined(s) for s in rows[:size]]
+        return QuarantinePage(
+            items=items, next=encode_cursor(rows[size - 1].id) if len(rows) > size else None
+        )
+
+    @post("/quarantine/{submission_id:int}/replay", status_code=200)
+    async def replay(
+        self,
+        project: FromPath[str],
+        submission_id: FromPath[int],
+        data: JSONBody[Replay],
+        request: Request,
+        db: DB,
+        user: Caller,
+    ) -> ItemResult:
+        """Run a quarantined submission through intake again, as it was or `submission` corrected."""
+        access = await member(db, project, user, Action.REVIEW)
+        row = await records.quarantined(db, access.id, submission_id)
+        if row is None:
+            raise NotFound(f"No quarantined submission {submission_id}.")
+        submission = data.submission if data.submission is not None else row.payload
+        await records.close_quarantined(db, row.id, "replayed")
+        await projects.audit(
+            db, action="quarantine.replay", user_id=user.id, project_id=access.id, target=str(row.id)
+        )
+        batch = msgspec.json.encode({"device_id": row.device_id, "submissions": [submission]})
+        result = await ingest(db, access, batch, "json", request.app.state.validators)
+        return result.results[0]
+
+    @delete("/quarantine/{submission_id:int}", status_code=204)
+    async def discard(
+        self, project: FromPath[str], submission_id: FromPath[int], db: DB, user: Caller
+    ) -> None:
+        """Discard a quarantined submission; the payload stays in the log and the act is audited."""
+        access = await member(db, project, user, Action.REVIEW)
+        row = await records.quarantined(db, access.id, submission_id)
+        if row is None:
+            raise NotFound(f"No quarantined submission {submission_id}.")
+        await records.close_quarantined(db, row.id, "discarded")
+        await projects.audit(
+            db,
+            action="quarantine.discard",
+            user_id=user.id,
+            project_id=access.id,
+            target=str(row.id),
+            detail={"errors": row.errors},
+        )
+
+
+async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) -> RecordDetail:
+    found = await records.one(db, access.id, record_id)
+    if found is None:
+        raise NotFound(f"No record {record_id}.")
+    [record] = await views.records(db, access, [found], request.app.state.validators)
+    history = await records.history(db, record_id)
+    revisions = [
+        Revision(
+            revision=r.revision,
+            kind=r.kind,
+            submission_uuid=r.submission_uuid,
+            user_id=r.user_id,
+            created_at=r.created_at,
+            changed=r.changed,
+        )
+        for r in history
+    ]
+    return RecordDetail(**msgspec.structs.asdict(record), revisions=revisions)
+
+
+def quarantined(row: tables.Submission) -> Quarantined:
+    payload = row.payload
+    claimed = payload.get("uuid") if isinstance(payload, dict) else None
+    return Quarantined(
+        id=row.id,
+        uuid=row.uuid or (claimed if isinstance(claimed, str) else None),
+        form=row.form_key,
+        version=row.form_version,
+        device_id=row.device_id,
+        received_at=row.received_at,
+        errors=row.errors or [],
+        payload=payload,
+    )
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not all(-180 <= p <= 180 for p in parts):
+        raise Malformed(
+            "bbox is minlon,minlat,maxlon,maxlat in degrees.",
+            [{"loc": ["query", "bbox"], "code": "bad_bbox", "message": text}],
+        )
+    return parts[0], parts[1], parts[2], parts[3]

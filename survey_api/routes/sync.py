@@ -1,0 +1,73 @@
+"""Tablet sync: push offline batches, pull the change feed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, Parameter
+
+from survey_api import body, intake
+from survey_api.access import Action, member
+from survey_api.auth import Caller
+from survey_api.database import DB
+from survey_api.media import respond
+from survey_api.paging import clamp_limit, decode_cursor, encode_cursor
+from survey_api.stores import records
+from survey_api.views import Record
+from survey_api.views import records as record_views
+from sync.batch import BatchResult
+
+
+class Changes(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Record]
+    next: str
+    more: bool
+
+
+class SyncController(Controller):
+    path = "/projects/{project:str}/sync"
+    tags = ["sync"]
+
+    @post("/", status_code=200, response_model=BatchResult)
+    async def push(self, project: FromPath[str], request: Request, db: DB, user: Caller) -> Response[bytes]:
+        """Take an offline batch (JSON or MessagePack, optionally gzip); sending it again is always safe.
+
+        Every item gets a result in request order: accepted, merged, conflict, merged_duplicate,
+        possible_duplicate, duplicate or rejected. Rejected items are kept in the quarantine.
+        """
+        access = await member(db, project, user, Action.PUSH)
+        settings = request.app.state.settings
+        data = await body.read(request, settings.max_body_bytes)
+        result = await intake.ingest(db, access, data, body.media_of(request), request.app.state.validators)
+        return respond(request, result)
+
+    @get("/changes")
+    async def changes(
+        self,
+        project: FromPath[str],
+        request: Request,
+        db: DB,
+        user: Caller,
+        since: FromQuery[str | None] = None,
+        form: FromQuery[str | None] = None,
+        limit: Annotated[int | None, Parameter(query="limit", ge=1, le=1000)] = None,
+    ) -> Response[bytes]:
+        """Every record changed after the cursor `since`, in change order; follow `next` while `more`.
+
+        A change is never skipped or repeated, even while batches arrive; records folded into another
+        appear with `merged_into` set.
+        """
+        access = await member(db, project, user, Action.PUSH)
+        cursor = decode_cursor(since) or [0, 0]
+        if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(c, int) for c in cursor)):
+            from survey_api.errors import Malformed
+
+            raise Malformed("The cursor is not one this server gave out.")
+        size = clamp_limit(limit)
+        rows = await records.changes(db, access.id, form, (cursor[0], cursor[1]), size + 1)
+        page = rows[:size]
+        last = [page[-1][0].change_xid, page[-1][0].change_seq] if page else cursor
+        items = await record_views(db, access, page, request.app.state.validators)
+        return respond(request, Changes(items=items, next=encode_cursor(last), more=len(rows) > size))
