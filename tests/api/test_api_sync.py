@@ -146,7 +146,8 @@ async def test_bad_items_are_judged_alone_and_accounted_for(client: AsyncClient,
     assert "unknown_form_version" in codes[4] and "unknown_form_version" in codes[5]
     assert any("swapped" in e["message"] for e in results[6]["errors"])
     assert "uuid_conflict" in codes[13]
-    assert {i["code"] for i in results[10]["issues"]} >= {"zero_accuracy"} or results[10]["issues"]
+    assert [i["code"] for i in results[10]["issues"]] == ["zero_accuracy"]
+    assert results[10]["issues"][0]["loc"] == ["answers", "location"]
     quarantine = (await client.get("/api/v1/projects/korat/quarantine", headers=coordinator.headers)).json()
     assert len(quarantine["items"]) == Counter(statuses)["rejected"]
 
@@ -355,3 +356,39 @@ async def test_records_list_filters(client: AsyncClient, field) -> None:
     assert len(boxed) == 1
     assert (await client.get(url, params={"bbox": "x"}, headers=coordinator.headers)).status_code == 400
     assert (await client.get(url, headers=volunteer.headers)).status_code == 403
+
+
+async def test_area_accuracy_and_clock_skew(client: AsyncClient, admin: Person, sessionmaker) -> None:
+    from sqlalchemy import select
+
+    from survey_api import tables
+
+    moat = [[[102.09, 14.96], [102.13, 14.96], [102.13, 14.99], [102.09, 14.99], [102.09, 14.96]]]
+    created = await client.post(
+        "/api/v1/projects",
+        json={"slug": "moat", "name": "Old city moat", "area": {"type": "Polygon", "coordinates": moat}},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201
+    await client.post("/api/v1/projects/moat/forms", json=FORM, headers=admin.headers)
+    await client.post("/api/v1/projects/moat/forms/sidewalk_audit/versions/v1/publish", headers=admin.headers)
+    inside = item(answers={"location": "14.975 102.1 180 150"}, ended_at="2026-11-20T09:00:00+07:00")
+    outside = item(answers={"location": {"lat": 15.2, "lon": 102.5, "accuracy": 5}})
+    # The tablet's clock is one hour behind the server's.
+    from datetime import UTC, datetime, timedelta
+
+    sent_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    response = await client.post(
+        "/api/v1/projects/moat/sync",
+        json={"device_id": "tablet-03", "sent_at": sent_at, "submissions": [inside, outside]},
+        headers=admin.headers,
+    )
+    first, second = response.json()["results"]
+    assert [i["code"] for i in first["issues"]] == ["low_accuracy"]
+    assert [i["code"] for i in second["issues"]] == ["outside_area"]
+    async with sessionmaker() as db:
+        row = await db.scalar(select(tables.Submission).where(tables.Submission.uuid == inside["uuid"]))
+    assert row is not None and row.device_id == "tablet-03"
+    assert abs(row.clock_skew_s - 3600) < 60
+    assert row.ended_at_raw == datetime.fromisoformat("2026-11-20T09:00:00+07:00")
+    assert abs((row.ended_at - row.ended_at_raw).total_seconds() - 3600) < 60
