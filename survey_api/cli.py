@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,13 +44,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from survey_api.app import create_app
 
-    with database(settings) as resolved:
-        migrate(resolved)
-        print(
-            f"survey-api on http://{args.host}:{args.port}  (API docs: /schema)", file=sys.stderr, flush=True
-        )
-        uvicorn.run(create_app(resolved), host=args.host, port=args.port, log_level="info", access_log=False)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that unwinds, so the
+    # embedded PostgreSQL is released below instead of the process dying by the signal.
+    signal.signal(signal.SIGTERM, stop_quietly)
+    try:
+        with database(settings) as resolved:
+            migrate(resolved)
+            print(
+                f"survey-api on http://{args.host}:{args.port}  (API docs: /schema)",
+                file=sys.stderr,
+                flush=True,
+            )
+            uvicorn.run(
+                create_app(resolved), host=args.host, port=args.port, log_level="info", access_log=False
+            )
+    except KeyboardInterrupt:
+        pass
     return 0
+
+
+def stop_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

