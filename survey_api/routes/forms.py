@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from forms import diff as form_diff
 from forms.checks import check, check_renames
@@ -187,8 +187,8 @@ class FormController(Controller):
         key: FromPath[str],
         db: DB,
         user: Caller,
-        old: Annotated[str, Parameter(query="from", description="the older version")],
-        new: Annotated[str, Parameter(query="to", description="the newer version")],
+        old: Annotated[str, QueryParameter(name="from", description="the older version")],
+        new: Annotated[str, QueryParameter(name="to", description="the newer version")],
     ) -> form_diff.FormDiff:
         """What changed between two versions, by field path: added, removed, changed (and how)."""
         access = await member(db, project, user, Action.READ_FORMS)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from survey_api import tables, views
 from survey_api.access import Action, member
@@ -21,7 +21,7 @@ from survey_api.stores import forms, projects, records
 from sync.batch import ItemResult
 from sync.merge import FieldConflict, apply_choices, changed_paths
 
-Limit = Annotated[int | None, Parameter(query="limit", ge=1, le=1000)]
+Limit = Annotated[int | None, QueryParameter(name="limit", ge=1, le=1000)]
 
 
 class Revision(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from survey_api import body, intake
 from survey_api.access import Action, member
@@ -52,7 +52,7 @@ class SyncController(Controller):
         user: Caller,
         since: FromQuery[str | None] = None,
         form: FromQuery[str | None] = None,
-        limit: Annotated[int | None, Parameter(query="limit", ge=1, le=1000)] = None,
+        limit: Annotated[int | None, QueryParameter(name="limit", ge=1, le=1000)] = None,
     ) -> Response[bytes]:
         """Every record changed after the cursor `since`, in change order; follow `next` while `more`.
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api import tables
@@ -112,7 +112,7 @@ async def catalogue(db: AsyncSession, project_id: uuid.UUID) -> list[tuple[str, 
         .join(tables.FormVersion, tables.FormVersion.form_id == tables.Form.id)
         .where(tables.Form.project_id == project_id, tables.FormVersion.status == "published")
         .order_by(tables.Form.key, tables.FormVersion.published_at.desc())
-        .distinct(tables.Form.key)
+        .ext(distinct_on(tables.Form.key))
     )
     return [(key, row) for key, row in await db.execute(latest)]
 
