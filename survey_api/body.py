@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 from litestar import Request
+from litestar.exceptions import InternalServerException
 
 from survey_api.errors import Malformed, TooLarge, UnsupportedMedia
 from sync.batch import Media
@@ -36,7 +37,7 @@ async def read(request: Request, limit: int) -> bytes:
     raw = bytearray()
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding != "identity" else None
     out = bytearray()
-    async for chunk in request.stream():
+    async for chunk in stream(request):
         if inflater is None:
             raw += chunk
             if len(raw) > limit:
@@ -59,3 +60,14 @@ async def read(request: Request, limit: int) -> bytes:
     if len(out) > limit:
         raise TooLarge(f"The body inflates to over the limit of {limit} bytes.")
     return bytes(out)
+
+
+async def stream(request: Request):  # type: ignore[no-untyped-def]
+    """The body's chunks; a client that hangs up mid-body is a 400, not a server error."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except InternalServerException as exc:
+        if "disconnect" not in str(exc.detail).lower():
+            raise
+        raise Malformed("The client disconnected before the body was complete.") from exc

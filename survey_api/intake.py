@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from survey_api.stores import intake as store
 from sync import batch as wire
 from sync.batch import ItemProblem, ItemResult, SubmissionIn
 from sync.grid import cell_key
-from sync.hashing import content_hash
+from sync.hashing import canonical_bytes, content_hash
 from sync.merge import get_path
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
 
@@ -159,6 +160,7 @@ def parse(index: int, raw: msgspec.Raw, media: wire.Media) -> Item:
     if isinstance(parsed, wire.ItemError):
         item.uuid = clean_uuid(parsed.uuid)
         item.errors += parsed.errors
+        item.hash = hashlib.sha256(canonical_bytes(payload)).hexdigest()  # a retry is still a duplicate
         return item
     item.sub = parsed
     item.uuid = clean_uuid(parsed.uuid)
@@ -177,6 +179,7 @@ def judge(
     """Validate one parsed item against its form version; fills answers, issues, errors and hash."""
     sub = item.sub
     assert sub is not None
+    item.hash = content_hash(sub.form, sub.version, sub.record_id, sub.base_revision, sub.answers)
     found = versions.get((sub.form, sub.version))
     if found is None:
         item.reject(
@@ -195,7 +198,6 @@ def judge(
         ItemProblem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.errors
     ]
     item.answers = storable(validated.answers)
-    item.hash = content_hash(sub.form, sub.version, sub.record_id, sub.base_revision, sub.answers)
     point = get_path(item.answers, validator.location_path) if validator.location_path else None
     if isinstance(point, dict) and point.get("lat") is not None and point.get("lon") is not None:
         item.location = (float(point["lat"]), float(point["lon"]), point.get("accuracy"))

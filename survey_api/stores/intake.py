@@ -34,10 +34,12 @@ async def claim(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert submissions as `pending`; returns uuid -> id for those whose uuid was new.
 
     A concurrent batch with the same uuid waits on the unique index until this one commits, then
-    finds the uuid taken, so every uuid is processed exactly once.
+    finds the uuid taken, so every uuid is processed exactly once. Rows go in uuid order, so two
+    batches sharing uuids in different orders wait on each other in one direction only (no deadlock).
     """
     if not rows:
         return {}
+    rows = sorted(rows, key=lambda r: r["uuid"])
     statement = (
         insert(tables.Submission)
         .on_conflict_do_nothing(index_elements=[tables.Submission.uuid])

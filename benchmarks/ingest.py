@@ -1,0 +1,404 @@
+"""Intake throughput end to end over HTTP, against a bare COPY of the same rows.
+
+Starts the real `survey-api serve` as a subprocess (embedded PostgreSQL in a temp data dir unless
+`--database-url` is given), publishes a 30-field form, preloads `--preload` records through the sync
+endpoint, then times fresh `--batch-size`-item batches pushed by `--concurrency` clients: submissions/s
+and p50/p95/max batch latency. Then writes the same rows with asyncpg's `copy_records_to_table` into a
+scratch table, for comparison. One JSON object on stdout; progress on stderr.
+
+    python benchmarks/ingest.py --batches 40 --preload 100000
+    python benchmarks/ingest.py --profile /tmp/serve.prof   # the server under cProfile (slower)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+
+PROJECT = "bench"
+FORM_KEY = "street_audit"
+VERSION = "v1"
+SYNC = f"/api/v1/projects/{PROJECT}/sync"
+TEXTS = [f"text_{n}" for n in range(8)]
+SELECTS = [f"choice_{n}" for n in range(7)]
+DECIMALS = [f"decimal_{n}" for n in range(6)]
+INTEGERS = [f"integer_{n}" for n in range(5)]
+DATES = [f"date_{n}" for n in range(3)]
+CHOICES = ["concrete", "brick", "asphalt", "gravel", "none"]
+WORDS = "ร้าน ข้าว แกง ป้า ศรี ก๋วยเตี๋ยว ตลาด ซอย ถนน มิตรภาพ ชุมชน วัด โรงเรียน shop market lane".split()  # noqa: SIM905
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def form_definition() -> dict[str, Any]:
+    """A 30-field form: a geopoint, 8 texts, 7 select_ones, 6 decimals, 5 integers, 3 dates."""
+    fields: list[dict[str, Any]] = [{"name": "location", "type": "geopoint", "required": True}]
+    fields += [{"name": n, "type": "text"} for n in TEXTS]
+    fields += [{"name": n, "type": "select_one", "choices": "surface"} for n in SELECTS]
+    fields += [{"name": n, "type": "decimal", "constraint": ". >= 0 and . <= 1000"} for n in DECIMALS]
+    fields += [{"name": n, "type": "integer"} for n in INTEGERS]
+    fields += [{"name": n, "type": "date"} for n in DATES]
+    assert len(fields) == 30
+    return {
+        "key": FORM_KEY,
+        "version": VERSION,
+        "title": {"th": "สำรวจถนน", "en": "Street audit"},
+        "fields": fields,
+        "choices": {"surface": [{"value": c} for c in CHOICES]},
+    }
+
+
+def submission(rng: random.Random) -> dict[str, Any]:
+    """A fresh, valid 30-field submission somewhere in a 10 km box around Korat's old city."""
+    answers: dict[str, Any] = {
+        "location": {
+            "lat": round(14.92 + rng.random() * 0.09, 6),
+            "lon": round(102.05 + rng.random() * 0.09, 6),
+            "accuracy": round(rng.uniform(2, 15), 1),
+        }
+    }
+    answers |= {n: " ".join(rng.choices(WORDS, k=3)) + f" {rng.randrange(10_000)}" for n in TEXTS}
+    answers |= {n: rng.choice(CHOICES) for n in SELECTS}
+    answers |= {n: round(rng.uniform(0, 100), 2) for n in DECIMALS}
+    answers |= {n: rng.randrange(0, 500) for n in INTEGERS}
+    answers |= {n: (dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(330))).isoformat() for n in DATES}
+    minute = rng.randrange(600)
+    return {
+        "uuid": str(uuid.uuid4()),
+        "form": FORM_KEY,
+        "version": VERSION,
+        "record_id": None,
+        "base_revision": None,
+        "started_at": f"2026-11-20T{8 + minute // 60:02d}:{minute % 60:02d}:00+07:00",
+        "ended_at": f"2026-11-20T{8 + minute // 60:02d}:{minute % 60:02d}:45+07:00",
+        "answers": answers,
+    }
+
+
+def batch_body(items: list[dict[str, Any]], device: str) -> bytes:
+    return msgspec.json.encode(
+        {"device_id": device, "sent_at": "2026-11-20T17:00:00+07:00", "submissions": items}
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, root: Path, database_url: str | None, profile: str | None) -> None:
+        self.root = root
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+        self.env["SURVEY_DATA_DIR"] = str(root / "data")
+        self.env["SURVEY_MAX_BODY_MB"] = "64"
+        if database_url:
+            self.env["SURVEY_DATABASE_URL"] = database_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = root / "serve.stderr"
+        self.profile = profile
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "survey_api.cli", *args], env=self.env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"survey-api {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def start(self) -> None:
+        runner = ["-m", "cProfile", "-o", self.profile] if self.profile else []
+        command = [sys.executable, *runner, "-m", "survey_api.cli", "serve", "--port", str(self.port)]
+        with self.log_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err
+            )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"serve exited with {self.process.returncode}:\n{self.tail()}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise SystemExit(f"serve did not start:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        """SIGINT: uvicorn shuts down, KeyboardInterrupt unwinds, cProfile writes its file."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def set_up(server: Server) -> str:
+    """A project, the form published, and a volunteer's token."""
+    admin = json.loads(server.cli("user", "create", "admin@bench.example", "--admin"))["token"]
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}, timeout=60) as api:
+
+        def ok(response: httpx.Response) -> Any:
+            if response.status_code >= 300:
+                raise SystemExit(f"{response.request.method} {response.request.url}: {response.text}")
+            return response.json()
+
+        ok(api.post("/api/v1/projects", json={"slug": PROJECT, "name": "Benchmark"}))
+        ok(api.post(f"/api/v1/projects/{PROJECT}/forms", json=form_definition()))
+        ok(api.post(f"/api/v1/projects/{PROJECT}/forms/{FORM_KEY}/versions/{VERSION}/publish"))
+        volunteer = ok(api.post("/api/v1/users", json={"email": "volunteer@bench.example", "name": "V"}))
+        ok(api.put(f"/api/v1/projects/{PROJECT}/members/{volunteer['id']}", json={"role": "volunteer"}))
+    return volunteer["token"]
+
+
+async def push_batches(
+    url: str, token: str, bodies: list[bytes], concurrency: int, label: str
+) -> tuple[float, list[float], dict[str, int]]:
+    """Push every body with `concurrency` clients; wall time, per-batch latencies, status counts."""
+    queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+    for pair in enumerate(bodies):
+        queue.put_nowait(pair)
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    done = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def worker() -> None:
+        nonlocal done
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as api:
+            while not queue.empty():
+                _, body = queue.get_nowait()
+                began = time.perf_counter()
+                response = await api.post(SYNC, content=body)
+                latencies.append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    raise SystemExit(f"{label}: HTTP {response.status_code}: {response.text[:2000]}")
+                for result in response.json()["results"]:
+                    statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+                done += 1
+                if done % max(1, len(bodies) // 10) == 0:
+                    log(f"{label}: {done}/{len(bodies)} batches")
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - began, latencies, statuses
+
+
+def make_bodies(
+    rng: random.Random, count: int, size: int, device: str
+) -> tuple[list[bytes], list[list[dict]]]:
+    batches = []
+    for _ in range(count):
+        batches.append([submission(rng) for _ in range(size)])
+    return [batch_body(b, device) for b in batches], batches
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def copy_rows(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """One typed row per submission: uuid, the point, the 29 other fields, and the raw answers."""
+    rows = []
+    for item in items:
+        a = item["answers"]
+        loc = a["location"]
+        rows.append(
+            (
+                uuid.UUID(item["uuid"]),
+                loc["lat"],
+                loc["lon"],
+                loc["accuracy"],
+                *(a[n] for n in TEXTS),
+                *(a[n] for n in SELECTS),
+                *(float(a[n]) for n in DECIMALS),
+                *(a[n] for n in INTEGERS),
+                *(dt.date.fromisoformat(a[n]) for n in DATES),
+                msgspec.json.encode(a).decode(),
+            )
+        )
+    return rows
+
+
+async def bare_copy(dsn: str, items: list[dict[str, Any]], size: int) -> dict[str, Any]:
+    columns = (
+        ["uuid uuid", "lat float8", "lon float8", "accuracy float8"]
+        + [f"{n} text" for n in TEXTS + SELECTS]
+        + [f"{n} float8" for n in DECIMALS]
+        + [f"{n} int8" for n in INTEGERS]
+        + [f"{n} date" for n in DATES]
+        + ["answers jsonb"]
+    )
+    names = [c.split()[0] for c in columns]
+    rows = copy_rows(items)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DROP TABLE IF EXISTS bench_copy_scratch")
+        await conn.execute(f"CREATE TABLE bench_copy_scratch ({', '.join(columns)})")
+        began = time.perf_counter()
+        await conn.copy_records_to_table("bench_copy_scratch", records=rows, columns=names)
+        one = time.perf_counter() - began
+        await conn.execute("TRUNCATE bench_copy_scratch")
+        began = time.perf_counter()
+        for start in range(0, len(rows), size):
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "bench_copy_scratch", records=rows[start : start + size], columns=names
+                )
+        chunked = time.perf_counter() - began
+        await conn.execute("DROP TABLE bench_copy_scratch")
+    finally:
+        await conn.close()
+    return {
+        "rows": len(rows),
+        "columns": len(names),
+        "one_copy_rows_per_s": round(len(rows) / one),
+        f"copy_per_{size}_rows_per_s": round(len(rows) / chunked),
+    }
+
+
+def asyncpg_dsn(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--batches", type=int, default=40, help="measured batches (default 40)")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--preload", type=int, default=100_000, help="records loaded before measuring")
+    parser.add_argument("--preload-batch-size", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=2, help="clients pushing at once")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database; default: embedded, temp dir")
+    parser.add_argument("--profile", help="run the server under cProfile and write its stats here")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, serve.stderr)")
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    root = Path(tempfile.mkdtemp(prefix="survey-bench-"))
+    server = Server(root, args.database_url, args.profile)
+    embedded = None
+    figures: dict[str, Any] = {"parameters": {k: v for k, v in vars(args).items()}}
+    try:
+        log(f"data dir {root}; creating the admin (and the database) ...")
+        begun = time.perf_counter()
+        token_setup = time.perf_counter()
+        server.cli("migrate")
+        server.start()
+        token = set_up(server)
+        log(f"server up on {server.url} in {time.perf_counter() - token_setup:.1f} s")
+
+        if args.database_url:
+            dsn = asyncpg_dsn(args.database_url)
+        else:
+            from survey_api.embedded import EmbeddedPostgres
+
+            embedded = EmbeddedPostgres(root / "data")
+            dsn = asyncpg_dsn(embedded.start())
+
+        if args.preload:
+            size = args.preload_batch_size
+            count = -(-args.preload // size)
+            log(f"preloading {args.preload} records in {count} batches of {size} ...")
+            preload_rng = random.Random(args.seed + 1)
+            wall, lat, statuses = 0.0, [], {}
+            for start in range(0, count, 20):  # generate in slices so memory stays small
+                n = min(20, count - start)
+                bodies, _ = make_bodies(preload_rng, n, size, "preload")
+                if start + n == count and args.preload % size:
+                    bodies[-1] = batch_body(
+                        msgspec.json.decode(bodies[-1])["submissions"][: args.preload % size], "preload"
+                    )
+                w, la, st = asyncio.run(
+                    push_batches(server.url, token, bodies, max(2, args.concurrency), "preload")
+                )
+                wall += w
+                lat += la
+                for k, v in st.items():
+                    statuses[k] = statuses.get(k, 0) + v
+            figures["preload"] = {
+                "records": sum(statuses.values()),
+                "statuses": statuses,
+                "seconds": round(wall, 1),
+                "submissions_per_s": round(sum(statuses.values()) / wall),
+            }
+            log(f"preload: {figures['preload']}")
+
+        log(f"measuring {args.batches} batches of {args.batch_size}, {args.concurrency} at once ...")
+        bodies, batches = make_bodies(rng, args.batches, args.batch_size, "tablet-bench")
+        wall, latencies, statuses = asyncio.run(
+            push_batches(server.url, token, bodies, args.concurrency, "measure")
+        )
+        total = sum(statuses.values())
+        figures["ingest"] = {
+            "submissions": total,
+            "statuses": statuses,
+            "seconds": round(wall, 2),
+            "submissions_per_s": round(total / wall),
+            "batch_latency_ms": {
+                "p50": round(1000 * statistics.median(latencies), 1),
+                "p95": round(1000 * percentile(latencies, 0.95), 1),
+                "max": round(1000 * max(latencies), 1),
+                "mean": round(1000 * statistics.fmean(latencies), 1),
+            },
+            "request_body_kb_mean": round(statistics.fmean(len(b) for b in bodies) / 1024, 1),
+        }
+        log(f"ingest: {figures['ingest']}")
+
+        log("bare COPY of the same rows ...")
+        items = [i for b in batches for i in b]
+        figures["copy"] = asyncio.run(bare_copy(dsn, items, args.batch_size))
+        best_copy = max(v for k, v in figures["copy"].items() if k.endswith("rows_per_s"))
+        figures["copy"]["ingest_vs_copy"] = round(figures["ingest"]["submissions_per_s"] / best_copy, 3)
+        log(f"copy: {figures['copy']}")
+        figures["total_seconds"] = round(time.perf_counter() - begun, 1)
+    finally:
+        server.stop()
+        if embedded is not None:
+            embedded.stop()
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        if args.profile:
+            log(f"profile written to {args.profile}" if Path(args.profile).exists() else "no profile written")
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
