@@ -301,14 +301,16 @@ async def test_quarantine_replay_and_discard(client: AsyncClient, field) -> None
     ]
     assert len(queue) == 2
     fixed = {**broken, "answers": {**broken["answers"], "width_m": 2.0}}
+    [wide] = [q for q in queue if q["uuid"] == broken["uuid"]]
+    [other] = [q for q in queue if q["uuid"] != broken["uuid"]]
     replayed = await client.post(
-        f"/api/v1/projects/korat/quarantine/{queue[0]['id']}/replay",
+        f"/api/v1/projects/korat/quarantine/{wide['id']}/replay",
         json={"submission": fixed},
         headers=coordinator.headers,
     )
-    assert replayed.status_code == 200 and replayed.json()["status"] == "accepted"
+    assert replayed.status_code == 200 and replayed.json()["status"] == "accepted", replayed.text
     discarded = await client.delete(
-        f"/api/v1/projects/korat/quarantine/{queue[1]['id']}", headers=coordinator.headers
+        f"/api/v1/projects/korat/quarantine/{other['id']}", headers=coordinator.headers
     )
     assert discarded.status_code == 204
     assert (await client.get("/api/v1/projects/korat/quarantine", headers=coordinator.headers)).json()[
