@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,7 +30,7 @@ TEST_DATABASE = "survey_test"
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """An asyncpg URL of a migrated, empty database used by the whole session."""
     from survey_api.database import migrate
     from survey_api.embedded import EmbeddedPostgres, ensure_database
@@ -38,7 +40,10 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         migrate(given)
         yield given
         return
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's tmp dir: a new pytest session resets it to 0700, which locks out the
+    # `pgserver` user PostgreSQL runs as when the tests run as root.
+    data_dir = Path(tempfile.mkdtemp(prefix="survey-test-pg-"))
+    embedded = EmbeddedPostgres(data_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         embedded.start()
@@ -49,6 +54,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
