@@ -23,8 +23,6 @@ async def apply(
     db: AsyncSession, access: ProjectAccess, items: list[Item], device_id: str | None, now: datetime
 ) -> None:
     """Write records, revisions and conflicts for valid items, in bulk; sets each item's result."""
-    from survey_api.intake import cell_of
-
     records: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
     for item in items:
@@ -32,7 +30,6 @@ async def apply(
             continue
         assert item.form is not None and item.version is not None
         record_id = uuid.uuid4()
-        cx, cy = cell_of(item.location)
         records.append(
             {
                 "id": record_id,
@@ -43,11 +40,7 @@ async def apply(
                 "status": "ok",
                 "answers": item.answers,
                 "issues": msgspec.to_builtins(item.issues),
-                "lat": item.location[0] if item.location else None,
-                "lon": item.location[1] if item.location else None,
-                "accuracy": item.location[2] if item.location else None,
-                "cell_x": cx,
-                "cell_y": cy,
+                **location_columns(item),
                 "content_hash": item.hash,
                 "device_id": device_id,
                 "created_by": access.user.id,
@@ -73,8 +66,6 @@ async def apply_edits(
     db: AsyncSession, access: ProjectAccess, edits: list[Item], revisions: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Edits in batch order against locked heads; several edits of one record see each other."""
-    from survey_api.intake import cell_of
-
     ids = {uuid.UUID(i.sub.record_id) for i in edits if i.sub and i.sub.record_id}
     heads = await store.heads(db, list(ids))
     wanted = [
@@ -143,7 +134,6 @@ async def apply_edits(
         if changed or conflict_id:
             revision += 1
             revisions.append(revision_row(record_id, revision, status, item, access, answers, changed))
-            cx, cy = cell_of(item.location)
             current = {
                 "id": record_id,
                 "revision": revision,
@@ -151,11 +141,7 @@ async def apply_edits(
                 "status": "conflict" if conflict_id or current["status"] == "conflict" else current["status"],
                 "form_version": item.version.version if item.version else head.form_version,
                 "issues": msgspec.to_builtins(item.issues),
-                "lat": item.location[0] if item.location else None,
-                "lon": item.location[1] if item.location else None,
-                "accuracy": item.location[2] if item.location else None,
-                "cell_x": cx,
-                "cell_y": cy,
+                **location_columns(item),
                 "updated_by": access.user.id,
             }
             state[record_id] = current
@@ -173,6 +159,15 @@ async def apply_edits(
                 uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
             )
     return list(state.values()), conflicts
+
+
+def location_columns(item: Item) -> dict[str, Any]:
+    """The record's point, accuracy and grid cell (the duplicate index), from the item's location."""
+    from survey_api.intake import cell_of
+
+    lat, lon, accuracy = item.location or (None, None, None)
+    cell_x, cell_y = cell_of(item.location)
+    return {"lat": lat, "lon": lon, "accuracy": accuracy, "cell_x": cell_x, "cell_y": cell_y}
 
 
 def revision_row(

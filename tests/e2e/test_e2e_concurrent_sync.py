@@ -27,6 +27,8 @@ import httpx
 import psutil
 import pytest
 
+from tests.api.test_api_sync import FORM
+
 CLI = [sys.executable, "-m", "survey_api.cli"]
 STARTUP_DEADLINE_S = 60.0
 PROJECT = "korat"
@@ -36,24 +38,6 @@ BATCHES_PER_TABLET = 3
 OWN_PER_BATCH = 15
 SHARED_PER_BATCH = 8
 SHARED_POOL = 60
-FORM: dict[str, Any] = {
-    "key": "sidewalk_audit",
-    "version": "v1",
-    "title": {"th": "สำรวจทางเท้า", "en": "Sidewalk audit"},
-    "fields": [
-        {"name": "location", "type": "geopoint", "required": True},
-        {"name": "shop_name", "type": "text"},
-        {"name": "surface", "type": "select_one", "choices": "surface"},
-        {"name": "width_m", "type": "decimal", "constraint": ". >= 0 and . <= 20"},
-        {"name": "owner_phone", "type": "text", "sensitive": True},
-        {
-            "name": "trees",
-            "type": "repeat",
-            "fields": [{"name": "species", "type": "text"}, {"name": "girth_cm", "type": "integer"}],
-        },
-    ],
-    "choices": {"surface": [{"value": "concrete"}, {"value": "brick"}]},
-}
 
 
 def free_port() -> int:
