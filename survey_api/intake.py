@@ -26,20 +26,23 @@ from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
 
 CELL_M = 100.0
 # Raw payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
-PAYLOAD = {"json": msgspec.json.Decoder(float_hook=float), "msgpack": msgspec.msgpack.Decoder()}
+PLAIN_JSON = msgspec.json.Decoder()
+LENIENT_JSON = msgspec.json.Decoder(float_hook=float)
+MSGPACK = msgspec.msgpack.Decoder()
 
 
 class Item:
     """The working state of one received item while its batch is processed."""
 
     __slots__ = (
-        "answers", "errors", "form", "hash", "index", "issues", "location", "observed_at", "payload",
+        "answers", "clean", "errors", "form", "hash", "index", "issues", "location", "observed_at", "payload",
         "result", "sid", "sub", "uuid", "version",
     )  # fmt: skip
 
     def __init__(self, index: int, payload: Any) -> None:
         self.index = index
         self.payload = payload
+        self.clean = False
         self.sub: SubmissionIn | None = None
         self.uuid: str | None = None
         self.errors: list[ItemProblem] = []
@@ -154,8 +157,9 @@ async def ingest(
 
 
 def parse(index: int, raw: msgspec.Raw, media: wire.Media) -> Item:
-    payload = storable(PAYLOAD[media].decode(raw))
+    payload, clean = decode_payload(raw, media)
     item = Item(index, payload)
+    item.clean = clean
     parsed = wire.parse_item(raw, media)
     if isinstance(parsed, wire.ItemError):
         item.uuid = clean_uuid(parsed.uuid)
@@ -197,7 +201,8 @@ def judge(
     item.errors += [
         ItemProblem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.errors
     ]
-    item.answers = storable(validated.answers)
+    # Answers come from the payload: if it needed no cleaning for PostgreSQL, neither do they.
+    item.answers = validated.answers if item.clean else storable(validated.answers)
     point = get_path(item.answers, validator.location_path) if validator.location_path else None
     if isinstance(point, dict) and point.get("lat") is not None and point.get("lon") is not None:
         item.location = (float(point["lat"]), float(point["lon"]), point.get("accuracy"))
@@ -274,6 +279,22 @@ def clean_uuid(value: str | None) -> str | None:
     if value is None or any(ord(c) < 32 for c in value):
         return None
     return value
+
+
+def decode_payload(raw: msgspec.Raw, media: wire.Media) -> tuple[Any, bool]:
+    """The item as stored in the log, and whether it was already fit for jsonb as sent.
+
+    JSON can only carry a NUL as the escape \\u0000 and a non-finite number as an out-of-range literal
+    (which the plain decoder refuses), so most items skip the cleaning walk.
+    """
+    if media == "json":
+        if b"\\u0000" not in bytes(raw):
+            try:
+                return PLAIN_JSON.decode(raw), True
+            except msgspec.DecodeError:
+                pass
+        return storable(LENIENT_JSON.decode(raw)), False
+    return storable(MSGPACK.decode(raw)), False
 
 
 def storable(value: Any) -> Any:

@@ -188,6 +188,26 @@ async def test_nan_in_msgpack_and_gzip_bodies(client: AsyncClient, field) -> Non
     assert refused.status_code == 413
 
 
+async def test_nul_characters_are_stored_not_fatal(client: AsyncClient, field) -> None:
+    coordinator, volunteer = field
+    results = await push(
+        client,
+        volunteer,
+        batch(item(answers={"shop_name": "ร้าน\x00ป้าศรี"}), item(answers={"width_m": "\x00"})),
+    )
+    assert [r["status"] for r in results] == ["accepted", "rejected"]
+    record = (
+        await client.get(
+            f"/api/v1/projects/korat/records/{results[0]['record_id']}", headers=coordinator.headers
+        )
+    ).json()
+    assert record["answers"]["shop_name"] == "ร้าน\ufffdป้าศรี"
+    queue = (await client.get("/api/v1/projects/korat/quarantine", headers=coordinator.headers)).json()[
+        "items"
+    ]
+    assert queue[0]["payload"]["answers"]["width_m"] == "\ufffd"
+
+
 async def test_envelope_problems(client: AsyncClient, field) -> None:
     _, volunteer = field
     assert (await push(client, volunteer, batch())) == []
