@@ -8,29 +8,19 @@ the same base revision, and some items are bad. Nothing may be lost, doubled, or
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import random
-import re
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
 
 from tests.api.test_api_sync import FORM
+from tests.e2e.server import Instance, Server
 
-CLI = [sys.executable, "-m", "survey_api.cli"]
-STARTUP_DEADLINE_S = 60.0
 PROJECT = "korat"
 API = f"/api/v1/projects/{PROJECT}"
 TABLETS = 20
@@ -40,121 +30,27 @@ SHARED_PER_BATCH = 8
 SHARED_POOL = 60
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Served:
-    """`survey-api serve` on a fresh data dir, with its output captured in a file."""
-
-    def __init__(self, root: Path) -> None:
-        self.pgdata = (root / "data" / "pg").resolve()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
-        self.env["SURVEY_DATA_DIR"] = str(root / "data")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.stderr = root / "serve.stderr"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def create_admin(self) -> str:
-        done = subprocess.run(
-            [*CLI, "user", "create", "admin@example.org", "--admin"],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=STARTUP_DEADLINE_S,
-        )
-        assert done.returncode == 0, f"user create failed ({done.returncode}):\n{done.stderr}"
-        return json.loads(done.stdout)["token"]
-
-    def start(self) -> None:
-        with self.stderr.open("wb") as err:
-            self.process = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port)],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=err,
-                stderr=err,
-            )
-        deadline = time.monotonic() + STARTUP_DEADLINE_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"serve exited with {self.process.returncode}\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"serve did not answer /health within {STARTUP_DEADLINE_S} s\n{self.log()}")
-
-    def log(self) -> str:
-        return self.stderr.read_text(errors="replace")[-8000:]
-
-    def failures(self) -> list[str]:
-        """Logged errors, but for the tablets that hung up before their answer (their cue to retry)."""
-        entries = re.split(r"(?m)^(?=ERROR - )", self.stderr.read_text(errors="replace"))
-        return [
-            e[:6000]
-            for e in entries
-            if e.startswith("ERROR - ") and "client disconnected prematurely" not in e
-        ]
-
-    def explain(self, response: httpx.Response) -> str:
-        request = response.request
-        return (
-            f"{request.method} {request.url} -> {response.status_code} {response.text[:2000]}\n"
-            f"--- serve said:\n{self.log()}"
-        )
-
-    def teardown(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        postmasters = [
-            p
-            for p in psutil.process_iter(["name", "cmdline"])
-            if p.info["name"] == "postgres" and str(self.pgdata) in " ".join(p.info["cmdline"] or [])
-        ]
-        for proc in postmasters:
-            proc.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
-        _, alive = psutil.wait_procs(postmasters, timeout=10)
-        for proc in alive:
-            proc.kill()
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    made = Served(tmp_path)
-    try:
-        yield made
-    finally:
-        made.teardown()
-
-
-def call(served: Served, api: httpx.Client, method: str, url: str, status: int, **kw: Any) -> Any:
+def call(server: Server, api: httpx.Client, method: str, url: str, status: int, **kw: Any) -> Any:
     response = api.request(method, url, **kw)
-    assert response.status_code == status, served.explain(response)
+    assert response.status_code == status, server.explain(response)
     return response.json() if response.content else None
 
 
-def set_up(served: Served, admin: str) -> tuple[str, list[str]]:
+def set_up(server: Server, admin: str) -> tuple[str, list[str]]:
     """A project, a coordinator who publishes the form, and one volunteer per tablet: their tokens."""
-    with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as api:
-        call(served, api, "POST", "/api/v1/projects", 201, json={"slug": PROJECT, "name": "Korat City Lab"})
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as api:
+        call(server, api, "POST", "/api/v1/projects", 201, json={"slug": PROJECT, "name": "Korat City Lab"})
 
         def person(email: str, role: str, pii: bool = False) -> str:
-            made = call(served, api, "POST", "/api/v1/users", 201, json={"email": email, "name": email})
-            call(served, api, "PUT", f"{API}/members/{made['id']}", 200, json={"role": role, "pii": pii})
+            made = call(server, api, "POST", "/api/v1/users", 201, json={"email": email, "name": email})
+            call(server, api, "PUT", f"{API}/members/{made['id']}", 200, json={"role": role, "pii": pii})
             return made["token"]
 
         coordinator = person("coordinator@example.org", "coordinator", pii=True)
         volunteers = [person(f"volunteer{n}@example.org", "volunteer") for n in range(TABLETS)]
-    with httpx.Client(base_url=served.url, headers=auth(coordinator), timeout=30) as api:
-        call(served, api, "POST", f"{API}/forms", 201, json=FORM)
-        call(served, api, "POST", f"{API}/forms/sidewalk_audit/versions/v1/publish", 200)
+    with httpx.Client(base_url=server.url, headers=auth(coordinator), timeout=30) as api:
+        call(server, api, "POST", f"{API}/forms", 201, json=FORM)
+        call(server, api, "POST", f"{API}/forms/sidewalk_audit/versions/v1/publish", 200)
     return coordinator, volunteers
 
 
@@ -281,59 +177,48 @@ async def push_all(
     return [pair for answered in done for pair in answered]
 
 
-def every_record(served: Served, api: httpx.Client) -> list[dict[str, Any]]:
+def every(server: Server, api: httpx.Client, path: str, cursor_param: str) -> list[dict[str, Any]]:
+    """All items of a paged list: the change feed (`since`, ends on `more: false`) or a plain list."""
     seen: list[dict[str, Any]] = []
     cursor = None
     for _ in range(1000):
-        params: dict[str, Any] = {"limit": 1000} | ({"since": cursor} if cursor else {})
-        page = call(served, api, "GET", f"{API}/sync/changes", 200, params=params)
+        params: dict[str, Any] = {"limit": 1000} | ({cursor_param: cursor} if cursor else {})
+        page = call(server, api, "GET", f"{API}/{path}", 200, params=params)
         seen += page["items"]
         cursor = page["next"]
-        if not page["more"]:
+        if not page.get("more", cursor is not None):
             return seen
-    pytest.fail("the change feed never ended")
+    pytest.fail(f"{path} never ended")
 
 
-def every_quarantined(served: Served, api: httpx.Client) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(1000):
-        params: dict[str, Any] = {"limit": 1000} | ({"cursor": cursor} if cursor else {})
-        page = call(served, api, "GET", f"{API}/quarantine", 200, params=params)
-        seen += page["items"]
-        cursor = page["next"]
-        if cursor is None:
-            return seen
-    pytest.fail("the quarantine never ended")
-
-
-def test_twenty_tablets_push_overlapping_batches_at_once(served: Served) -> None:
-    admin = served.create_admin()
-    served.start()
-    coordinator, volunteers = set_up(served, admin)
+def test_twenty_tablets_push_overlapping_batches_at_once(instance: Instance) -> None:
+    admin = instance.create_admin()
+    server = instance.serve()
+    server.wait_ready()
+    coordinator, volunteers = set_up(server, admin)
 
     seed = new_item()
-    with httpx.Client(base_url=served.url, headers=auth(volunteers[0]), timeout=30) as api:
-        [created] = call(served, api, "POST", f"{API}/sync", 200, json=body(0, [seed]))["results"]
+    with httpx.Client(base_url=server.url, headers=auth(volunteers[0]), timeout=30) as api:
+        [created] = call(server, api, "POST", f"{API}/sync", 200, json=body(0, [seed]))["results"]
     assert created["status"] == "accepted", created
     record_id = created["record_id"]
     plan = Plan(seed["answers"], record_id, random.Random(20261120))
     plan.valid.add(seed["uuid"])
 
     began = time.monotonic()
-    answered = asyncio.run(push_all(served.url, volunteers, plan))
+    answered = asyncio.run(push_all(server.url, volunteers, plan))
     pushed_s = time.monotonic() - began
 
     # Every request answered 200, with one result per submission, in order.
     by_uuid: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for response, items in answered:
-        assert response.status_code == 200, served.explain(response)
+        assert response.status_code == 200, server.explain(response)
         results = response.json()["results"]
         assert len(results) == len(items), "received = sum of statuses"
         assert [r["uuid"] for r in results] == [i["uuid"] for i in items]
         for result in results:
             by_uuid[result["uuid"]].append(result)
-    assert not served.failures(), "\n\n".join(served.failures())
+    assert not server.failures(), "\n\n".join(server.failures())
 
     # One uuid, one outcome: every result for a uuid names the same record (or none, if rejected).
     for uid, results in by_uuid.items():
@@ -348,10 +233,10 @@ def test_twenty_tablets_push_overlapping_batches_at_once(served: Served) -> None
     for uid in plan.valid - {seed["uuid"]}:
         assert {r["status"] for r in by_uuid[uid]} <= {"accepted", "duplicate"}, by_uuid[uid]
 
-    with httpx.Client(base_url=served.url, headers=auth(coordinator), timeout=30) as api:
-        records = every_record(served, api)
-        quarantined = every_quarantined(served, api)
-        history = call(served, api, "GET", f"{API}/records/{record_id}", 200)
+    with httpx.Client(base_url=server.url, headers=auth(coordinator), timeout=30) as api:
+        records = every(server, api, "sync/changes", "since")
+        quarantined = every(server, api, "quarantine", "cursor")
+        history = call(server, api, "GET", f"{API}/records/{record_id}", 200)
 
     # Exactly one record per valid new uuid: none lost, none doubled.
     record_ids = [r["record_id"] for r in records]
