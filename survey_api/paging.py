@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 
 from survey_api.errors import Malformed
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -33,3 +36,10 @@ def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     return max(1, min(MAX_LIMIT, limit))
+
+
+def split(rows: Sequence[T], size: int, cursor_of: Callable[[T], Any]) -> tuple[list[T], str | None]:
+    """A page from `size + 1` fetched rows, and the cursor of its last row when more follow."""
+    page = list(rows[:size])
+    more = len(rows) > size
+    return page, encode_cursor(cursor_of(page[-1])) if more else None

@@ -15,7 +15,7 @@ from survey_api.access import Action, member, require_admin
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Invalid, NotFound
-from survey_api.paging import clamp_limit, decode_cursor, encode_cursor
+from survey_api.paging import clamp_limit, decode_cursor, split
 from survey_api.stores import projects, users
 from sync.normalize import area_from_geojson
 
@@ -84,7 +84,7 @@ class ProjectController(Controller):
         rows = await projects.for_user(
             db, user.id, everything=user.admin, after=decode_cursor(cursor), limit=size + 1
         )
-        page = rows[:size]
+        page, after = split(rows, size, lambda row: row[0].slug)
         items = [
             ProjectOut(
                 slug=p.slug,
@@ -97,7 +97,7 @@ class ProjectController(Controller):
             )
             for p, r, pii in page
         ]
-        return ProjectList(items=items, next=encode_cursor(page[-1][0].slug) if len(rows) > size else None)
+        return ProjectList(items=items, next=after)
 
     @put("/{project:str}/members/{user_id:uuid}", status_code=200)
     async def put_member(

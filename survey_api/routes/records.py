@@ -16,7 +16,7 @@ from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
 from survey_api.intake import ingest
-from survey_api.paging import clamp_limit, decode_cursor, encode_cursor
+from survey_api.paging import clamp_limit, decode_cursor, split
 from survey_api.stores import forms, projects, records
 from sync.batch import ItemResult
 from sync.merge import FieldConflict, apply_choices, changed_paths
@@ -117,14 +117,9 @@ class RecordController(Controller):
             after=tuple(after) if after else None,
             limit=size + 1,
         )
-        page = rows[:size]
+        page, after_page = split(rows, size, lambda r: [r.created_at.isoformat(), str(r.id)])
         items = await views.records(db, access, [(r, key) for r in page], request.app.state.validators)
-        last = page[-1] if page else None
-        more = len(rows) > size and last is not None
-        return RecordPage(
-            items=items,
-            next=encode_cursor([last.created_at.isoformat(), str(last.id)]) if more and last else None,
-        )
+        return RecordPage(items=items, next=after_page)
 
     @get("/records/{record_id:uuid}")
     async def get_record(
@@ -194,6 +189,7 @@ class ReviewController(Controller):
         access = await member(db, project, user, Action.REVIEW)
         size = clamp_limit(limit)
         rows = await records.open_conflicts(db, access.id, decode_cursor(cursor), size + 1)
+        page, after = split(rows, size, lambda c: str(c.id))
         items = [
             ConflictOut(
                 id=c.id,
@@ -201,11 +197,9 @@ class ReviewController(Controller):
                 submission_uuid=c.submission_uuid,
                 fields=msgspec.convert(c.fields, list[FieldConflict]),
             )
-            for c in rows[:size]
+            for c in page
         ]
-        return ConflictPage(
-            items=items, next=encode_cursor(str(rows[size - 1].id)) if len(rows) > size else None
-        )
+        return ConflictPage(items=items, next=after)
 
     @post("/review/conflicts/{conflict_id:uuid}", status_code=200)
     async def resolve(
@@ -254,10 +248,8 @@ class ReviewController(Controller):
         access = await member(db, project, user, Action.REVIEW)
         size = clamp_limit(limit)
         rows = await records.quarantine(db, access.id, decode_cursor(cursor), size + 1)
-        items = [quarantined(s) for s in rows[:size]]
-        return QuarantinePage(
-            items=items, next=encode_cursor(rows[size - 1].id) if len(rows) > size else None
-        )
+        page, after = split(rows, size, lambda s: s.id)
+        return QuarantinePage(items=[quarantined(s) for s in page], next=after)
 
     @post("/quarantine/{submission_id:int}/replay", status_code=200)
     async def replay(
@@ -271,14 +263,8 @@ class ReviewController(Controller):
     ) -> ItemResult:
         """Run a quarantined submission through intake again, as it was or `submission` corrected."""
         access = await member(db, project, user, Action.REVIEW)
-        row = await records.quarantined(db, access.id, submission_id)
-        if row is None:
-            raise NotFound(f"No quarantined submission {submission_id}.")
+        row = await close_quarantined(db, access, submission_id, "replayed")
         submission = data.submission if data.submission is not None else row.payload
-        await records.close_quarantined(db, row.id, "replayed")
-        await projects.audit(
-            db, action="quarantine.replay", user_id=user.id, project_id=access.id, target=str(row.id)
-        )
         batch = msgspec.json.encode({"device_id": row.device_id, "submissions": [submission]})
         result = await ingest(db, access, batch, "json", request.app.state.validators)
         return result.results[0]
@@ -289,18 +275,24 @@ class ReviewController(Controller):
     ) -> None:
         """Discard a quarantined submission; the payload stays in the log and the act is audited."""
         access = await member(db, project, user, Action.REVIEW)
-        row = await records.quarantined(db, access.id, submission_id)
-        if row is None:
-            raise NotFound(f"No quarantined submission {submission_id}.")
-        await records.close_quarantined(db, row.id, "discarded")
-        await projects.audit(
-            db,
-            action="quarantine.discard",
-            user_id=user.id,
-            project_id=access.id,
-            target=str(row.id),
-            detail={"errors": row.errors},
-        )
+        await close_quarantined(db, access, submission_id, "discarded")
+
+
+async def close_quarantined(db: DB, access: Any, submission_id: int, outcome: str) -> tables.Submission:
+    """Take a submission out of the quarantine (`replayed` or `discarded`), audited with its errors."""
+    row = await records.quarantined(db, access.id, submission_id)
+    if row is None:
+        raise NotFound(f"No quarantined submission {submission_id}.")
+    await records.close_quarantined(db, row.id, outcome)
+    await projects.audit(
+        db,
+        action=f"quarantine.{outcome}",
+        user_id=access.user.id,
+        project_id=access.id,
+        target=str(row.id),
+        detail={"errors": row.errors},
+    )
+    return row
 
 
 async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) -> RecordDetail:
