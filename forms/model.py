@@ -105,6 +105,16 @@ def definition_hash(defn: FormDefinition) -> str:
 
 def decode_definition(data: bytes | dict[str, Any]) -> FormDefinition:
     """Decode and check a JSON definition; raises InvalidDefinition naming every problem found."""
+    return decode_checked(data)[0]
+
+
+def load_definition(stored: dict[str, Any]) -> FormDefinition:
+    """A definition that was checked when it was stored: typed again, not re-checked."""
+    return msgspec.convert(stored, FormDefinition)
+
+
+def decode_checked(data: bytes | dict[str, Any]) -> tuple[FormDefinition, list[str]]:
+    """Decode and check a JSON definition: the definition and its warnings, or InvalidDefinition."""
     from forms.checks import check
 
     if isinstance(data, bytes | bytearray | memoryview | str):
@@ -122,7 +132,7 @@ def decode_definition(data: bytes | dict[str, Any]) -> FormDefinition:
     problems, warnings = check(defn)
     if problems:
         raise InvalidDefinition(problems, warnings)
-    return defn
+    return defn, warnings
 
 
 def _prewalk(value: Any, tp: Any, loc: list[str | int]) -> list[Problem]:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forms.model import decode_definition
+from forms.model import load_definition
 from forms.validate import Validator, compile_validator
 from survey_api import edits, tables
 from survey_api.access import ProjectAccess
@@ -69,7 +69,7 @@ class Validators:
     def get(self, version: tables.FormVersion, timezone: str) -> Validator:
         found = self._cache.get(version.id)
         if found is None:
-            found = compile_validator(decode_definition(version.definition), timezone)
+            found = compile_validator(load_definition(version.definition), timezone)
             self._cache[version.id] = found
         return found
 

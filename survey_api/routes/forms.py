@@ -11,9 +11,9 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from forms import diff as form_diff
-from forms.checks import check, check_renames
+from forms.checks import check_renames
 from forms.errors import InvalidDefinition
-from forms.model import DedupPolicy, FormDefinition, decode_definition, definition_hash
+from forms.model import DedupPolicy, FormDefinition, decode_checked, definition_hash, load_definition
 from forms.xlsform import load_xlsform
 from survey_api import tables
 from survey_api.access import Action, member
@@ -85,7 +85,7 @@ class FormController(Controller):
                 "upload it under a new version string."
             )
         previous = [
-            decode_definition(v.definition)
+            load_definition(v.definition)
             for v in await forms.versions(db, form.id, published_only=True)
             if v.version != definition.version
         ]
@@ -195,7 +195,7 @@ class FormController(Controller):
         drafts = can_manage(access)
         before = await require_version(db, access.id, key, old, drafts=drafts)
         after = await require_version(db, access.id, key, new, drafts=drafts)
-        return form_diff.diff(decode_definition(before.definition), decode_definition(after.definition))
+        return form_diff.diff(load_definition(before.definition), load_definition(after.definition))
 
     @put("/{key:str}/dedup", status_code=200)
     async def put_policy(
@@ -275,5 +275,4 @@ async def read_definition(request: Request) -> tuple[FormDefinition, list[str]]:
             "A form definition is a JSON object.",
             [{"loc": ["body"], "code": "not_an_object", "message": "expected an object"}],
         )
-    definition = decode_definition(raw)
-    return definition, check(definition)[1]
+    return decode_checked(raw)
