@@ -124,12 +124,13 @@ def _check_fields(
         for attr in EXPRESSION_ATTRS:
             text = getattr(field, attr)
             if text:
-                _check_expression(text, [*here, attr], f"{path} {attr}", names, problems, warnings)
+                check_expression(text, [*here, attr], f"{path} {attr}", names, problems, warnings)
 
 
-def _check_expression(
+def check_expression(
     text: str, loc: Loc, what: str, names: set[str], problems: list[Problem], warnings: list[str]
 ) -> None:
+    """A rule must parse and name existing fields; one the server cannot evaluate is only a warning."""
     try:
         expr = parse(text)
     except Unsupported as exc:

@@ -9,9 +9,8 @@ be merged without saying anything twice.
 import re
 from typing import Any
 
-from forms.checks import NAME
+from forms.checks import NAME, check_expression
 from forms.errors import Problem
-from forms.expressions import ExpressionError, Unsupported, parse, references
 
 Loc = list[str | int]
 
@@ -175,7 +174,7 @@ def _check_survey(
         for header, value in row.items():
             attr = EXPRESSION_HEADERS.get(str(header).strip())
             if attr and value is not None and str(value).strip():
-                _check_expression(
+                check_expression(
                     str(value), ["survey", line, attr], f"{path} {attr}", names, problems, warnings
                 )
         if kind.startswith(("begin group", "begin repeat")):
@@ -216,25 +215,6 @@ def _end(kind: str, line: int, stack: list[_Scope], problems: list[Problem]) -> 
                 loc=["survey", scope.row, "fields"],
                 code="empty_group",
                 message=f"{scope.path.rstrip('/')}: a {scope.kind} needs fields",
-            )
-        )
-
-
-def _check_expression(
-    text: str, loc: Loc, what: str, names: set[str], problems: list[Problem], warnings: list[str]
-) -> None:
-    try:
-        expr = parse(text)
-    except Unsupported as exc:
-        warnings.append(f"{what}: {exc.what} is not evaluated by the server; the tablet enforces this rule")
-        return
-    except ExpressionError as exc:
-        problems.append(Problem(loc=loc, code="bad_expression", message=f"{what}: {exc}"))
-        return
-    for name in sorted(references(expr) - names):
-        problems.append(
-            Problem(
-                loc=loc, code="unknown_reference", message=f"{what}: ${{{name}}} names no field in the form"
             )
         )
 
