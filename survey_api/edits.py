@@ -13,10 +13,14 @@ from survey_api.access import ProjectAccess
 from survey_api.stores import intake as store
 from sync import batch as wire
 from sync.batch import ItemResult
+from sync.grid import cell_key
 from sync.merge import Conflicted, changed_paths, three_way
 
 if TYPE_CHECKING:
     from survey_api.intake import Item
+
+# The grid cell size of the duplicate-candidate index; fixed once records carry cells.
+CELL_M = 100.0
 
 
 async def apply(
@@ -163,10 +167,10 @@ async def apply_edits(
 
 def location_columns(item: Item) -> dict[str, Any]:
     """The record's point, accuracy and grid cell (the duplicate index), from the item's location."""
-    from survey_api.intake import cell_of
-
-    lat, lon, accuracy = item.location or (None, None, None)
-    cell_x, cell_y = cell_of(item.location)
+    if item.location is None:
+        return {"lat": None, "lon": None, "accuracy": None, "cell_x": None, "cell_y": None}
+    lat, lon, accuracy = item.location
+    cell_x, cell_y = cell_key(lat, lon, CELL_M)
     return {"lat": lat, "lon": lon, "accuracy": accuracy, "cell_x": cell_x, "cell_y": cell_y}
 
 

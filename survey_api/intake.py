@@ -19,12 +19,10 @@ from survey_api.access import ProjectAccess
 from survey_api.stores import intake as store
 from sync import batch as wire
 from sync.batch import ItemProblem, ItemResult, SubmissionIn
-from sync.grid import cell_key
 from sync.hashing import canonical_bytes, content_hash
 from sync.merge import get_path
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
 
-CELL_M = 100.0
 # Raw payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
 PLAIN_JSON = msgspec.json.Decoder()
 LENIENT_JSON = msgspec.json.Decoder(float_hook=float)
@@ -314,9 +312,3 @@ def storable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     return str(value)
-
-
-def cell_of(location: tuple[float, float, float | None] | None) -> tuple[int | None, int | None]:
-    if location is None:
-        return None, None
-    return cell_key(location[0], location[1], CELL_M)

@@ -123,10 +123,8 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
             if isinstance(e, dict):
                 loc = [e.get("source", "body")] + ([e["key"]] if e.get("key") else [])
                 items.append({"loc": loc, "code": "invalid", "message": str(e.get("message", ""))})
-        malformed = any(
-            "malformed" in i["message"].lower() or "json is malformed" in i["message"].lower() for i in items
-        )
-        status = 400 if malformed or not items else 422
+        # Litestar raises this for a body that parsed but does not fit its type; unreadable bodies are 400.
+        status = 422 if items else 400
     detail = exc.detail if exc.detail else TITLES.get(status, "Error")
     if status == 404 and detail == "Not Found":
         detail = f"No route for {request.method} {request.url.path}"

@@ -17,6 +17,7 @@ from survey_api.database import DB
 from survey_api.errors import Invalid, NotFound
 from survey_api.paging import clamp_limit, decode_cursor, split
 from survey_api.stores import projects, users
+from sync.errors import SyncError
 from sync.normalize import area_from_geojson
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
@@ -147,8 +148,6 @@ def check_timezone(name: str) -> None:
 
 
 def check_area(area: dict[str, Any]) -> None:
-    from sync.errors import SyncError
-
     try:
         area_from_geojson(area)
     except SyncError as exc:

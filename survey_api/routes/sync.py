@@ -12,6 +12,7 @@ from survey_api import body, intake
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
+from survey_api.errors import Malformed
 from survey_api.media import respond
 from survey_api.paging import clamp_limit, decode_cursor, encode_cursor
 from survey_api.stores import records
@@ -62,8 +63,6 @@ class SyncController(Controller):
         access = await member(db, project, user, Action.PUSH)
         cursor = decode_cursor(since) or [0, 0]
         if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(c, int) for c in cursor)):
-            from survey_api.errors import Malformed
-
             raise Malformed("The cursor is not one this server gave out.")
         size = clamp_limit(limit)
         rows = await records.changes(db, access.id, form, (cursor[0], cursor[1]), size + 1)
