@@ -33,8 +33,8 @@ class Item:
     """The working state of one received item while its batch is processed."""
 
     __slots__ = (
-        "answers", "clean", "errors", "form", "hash", "index", "issues", "location", "observed_at", "payload",
-        "result", "sid", "sub", "uuid", "version",
+        "answers", "clean", "ended_at", "errors", "form", "hash", "index", "issues", "location", "observed_at",
+        "payload", "result", "sid", "started_at", "sub", "uuid", "version",
     )  # fmt: skip
 
     def __init__(self, index: int, payload: Any) -> None:
@@ -51,6 +51,8 @@ class Item:
         self.version: tables.FormVersion | None = None
         self.location: tuple[float, float, float | None] | None = None
         self.observed_at: datetime | None = None
+        self.started_at: datetime | None = None  # device times corrected for clock skew
+        self.ended_at: datetime | None = None
         self.sid: int | None = None
         self.result: ItemResult | None = None
 
@@ -94,13 +96,14 @@ async def ingest(
     for item in items:
         if item.sub is not None:
             judge(item, versions, validators, access.timezone, area)
-            times = [correct(t, skew, tz) for t in (item.sub.ended_at, item.sub.started_at)]
-            item.observed_at = next((t for t in times if t is not None), now)
+            item.started_at = correct(item.sub.started_at, skew, tz)
+            item.ended_at = correct(item.sub.ended_at, skew, tz)
+            item.observed_at = item.ended_at or item.started_at or now
 
     repeats = wire.find_repeated_uuids([(i.uuid, i.hash) for i in items])
     claimable = [i for i in items if i.uuid is not None and i.index not in repeats]
     claimed = await store.claim(
-        db, [log_row(i, access, device_id, batch.sent_at, skew, tz, "pending") for i in claimable]
+        db, [log_row(i, access, device_id, batch.sent_at, skew, "pending") for i in claimable]
     )
     taken = [i for i in claimable if i.uuid not in claimed]
     before = await store.earlier(db, [i.uuid for i in taken if i.uuid])
@@ -144,8 +147,7 @@ async def ingest(
     await store.log_rejected(
         db,
         [
-            {**log_row(i, access, device_id, batch.sent_at, skew, tz, wire.REJECTED), "uuid": None}
-            | settled(i)
+            {**log_row(i, access, device_id, batch.sent_at, skew, wire.REJECTED), "uuid": None} | settled(i)
             for i in unclaimed
         ],
     )
@@ -225,7 +227,6 @@ def log_row(
     device_id: str | None,
     sent_at: datetime | None,
     skew: timedelta,
-    tz: ZoneInfo,
     outcome_: str,
 ) -> dict[str, Any]:
     sub = item.sub
@@ -240,8 +241,8 @@ def log_row(
         "clock_skew_s": skew.total_seconds(),
         "started_at_raw": sub.started_at if sub else None,
         "ended_at_raw": sub.ended_at if sub else None,
-        "started_at": correct(sub.started_at, skew, tz) if sub else None,
-        "ended_at": correct(sub.ended_at, skew, tz) if sub else None,
+        "started_at": item.started_at,
+        "ended_at": item.ended_at,
         "content_hash": item.hash,
         "payload": item.payload,
         "outcome": outcome_,
