@@ -9,69 +9,185 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_api import dedup, folding, tables
 from survey_api.access import ProjectAccess
+from survey_api.folding import CELL_M
+from survey_api.stores import dedup as dedup_store
 from survey_api.stores import intake as store
 from sync import batch as wire
 from sync.batch import ItemResult
+from sync.dedup import Policy
 from sync.grid import cell_key
 from sync.merge import Conflicted, changed_paths, three_way
 
 if TYPE_CHECKING:
     from survey_api.intake import Item
 
-# The grid cell size of the duplicate-candidate index; fixed once records carry cells.
-CELL_M = 100.0
-
 
 async def apply(
-    db: AsyncSession, access: ProjectAccess, items: list[Item], device_id: str | None, now: datetime
+    db: AsyncSession,
+    access: ProjectAccess,
+    items: list[Item],
+    device_id: str | None,
+    now: datetime,
+    types: dedup.FieldTypes,
 ) -> None:
-    """Write records, revisions and conflicts for valid items, in bulk; sets each item's result."""
-    records: list[dict[str, Any]] = []
-    revisions: list[dict[str, Any]] = []
-    for item in items:
-        if item.sub is None or item.sub.record_id is not None:
-            continue
-        assert item.form is not None and item.version is not None
-        record_id = uuid.uuid4()
-        records.append(
-            {
-                "id": record_id,
-                "project_id": access.id,
-                "form_id": item.form.id,
-                "form_version": item.version.version,
-                "revision": 1,
-                "status": "ok",
-                "answers": item.answers,
-                "issues": msgspec.to_builtins(item.issues),
-                **location_columns(item),
-                "content_hash": item.hash,
-                "device_id": device_id,
-                "created_by": access.user.id,
-                "updated_by": access.user.id,
-                "observed_at": item.observed_at,
-            }
-        )
-        revisions.append(revision_row(record_id, 1, "create", item, access, item.answers, []))
-        item.result = ItemResult(
-            uuid=item.uuid, status=wire.ACCEPTED, record_id=str(record_id), revision=1, issues=item.issues
-        )
-    await store.add_records(db, records)
+    """Write records, revisions, conflicts, folds and review pairs for valid items, in bulk.
 
+    New items are placed first (a read); then every record the batch will change (edited heads and
+    merge targets) is locked in one statement, in id order, so concurrent batches cannot deadlock.
+    """
+    new = [i for i in items if i.sub is not None and i.sub.record_id is None]
     edits = [i for i in items if i.sub is not None and i.sub.record_id is not None]
-    if edits:
-        changes, conflicts = await apply_edits(db, access, edits, revisions)
-        await store.update_records(db, changes)
-        await store.add_conflicts(db, conflicts)
+    for item in new:
+        item.new_id = uuid.uuid4()
+    placements = await dedup.place(db, new, types)
+    fresh_ids = {i.new_id for i in new}
+    targets = {p.target for p in placements.values() if p.decision == "merge"} - fresh_ids
+    edited = {uuid.UUID(i.sub.record_id) for i in edits if i.sub and i.sub.record_id}
+    heads = await store.heads(db, list(edited | targets))
+
+    records: dict[uuid.UUID, dict[str, Any]] = {}
+    revisions: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
+    for item in new:
+        assert item.form is not None and item.version is not None and item.new_id is not None
+        placement = placements.get(item.index)
+        review = placement is not None and placement.decision == "review"
+        records[item.new_id] = {
+            "id": item.new_id,
+            "project_id": access.id,
+            "form_id": item.form.id,
+            "form_version": item.version.version,
+            "revision": 1,
+            "status": "possible_duplicate" if review else "ok",
+            "duplicate_of": placement.target if review and placement else None,
+            "answers": item.answers,
+            "issues": msgspec.to_builtins(item.issues),
+            **location_columns(item),
+            "observations": 1,
+            "merged_into": None,
+            "content_hash": item.hash,
+            "device_id": device_id,
+            "created_by": access.user.id,
+            "updated_by": access.user.id,
+            "created_at": now,
+            "observed_at": item.observed_at,
+        }
+        revisions.append(revision_row(item.new_id, 1, "create", item, access, item.answers, []))
+        item.result = ItemResult(
+            uuid=item.uuid, status=wire.ACCEPTED, record_id=str(item.new_id), revision=1, issues=item.issues
+        )
+        if review and placement is not None:
+            pairs.append(pair_row(access, item, placement, None, now))
+            item.result = msgspec.structs.replace(
+                item.result,
+                status=wire.POSSIBLE_DUPLICATE,
+                duplicate_of=str(placement.target),
+                score=placement.score.total,
+            )
+
+    state, conflicts, observations = await apply_edits(db, access, edits, revisions, heads, now)
+    held = {k: folding.held_rows(v) for k, v in (await dedup_store.observations(db, targets)).items()}
+    for row in observations:
+        held.setdefault(row["record_id"], []).append(row)
+    for item in new:
+        placement = placements.get(item.index)
+        if placement is None or placement.decision != "merge":
+            continue
+        head = heads.get(placement.target)
+        if head is not None and head.merged_into is not None:  # folded elsewhere since it was found
+            continue
+        survivor = records.get(placement.target) or state.get(placement.target) or folding.state(head)
+        folded = folding.fold(
+            survivor,
+            held.get(placement.target, []),
+            records[item.new_id],  # type: ignore[index]
+            [],
+            dedup.policy_of(item.form, item.version.definition) or Policy(),  # type: ignore[union-attr]
+            item.location_path,
+            item.uuid,
+        )
+        held[placement.target] = folded.held
+        observations += folded.inserts
+        values = {**folded.values, "updated_by": access.user.id}
+        if placement.target in records:
+            records[placement.target].update(values)
+        else:
+            state[placement.target] = {**survivor, **values}
+        revision = values["revision"]
+        revisions.append(
+            revision_row(placement.target, revision, "merge", item, access, values["answers"], folded.changed)
+        )
+        records[item.new_id].update(  # type: ignore[index]
+            status="merged", merged_into=placement.target, duplicate_of=placement.target
+        )
+        pairs.append(pair_row(access, item, placement, folding.snapshot(survivor, folded), now))
+        item.result = ItemResult(
+            uuid=item.uuid,
+            status=wire.MERGED_DUPLICATE,
+            record_id=str(placement.target),
+            revision=revision,
+            duplicate_of=str(placement.target),
+            score=placement.score.total,
+            issues=item.issues,
+        )
+
+    await store.add_records(db, list(records.values()))
+    await store.update_records(db, [{k: v for k, v in r.items() if k in UPDATABLE} for r in state.values()])
+    await dedup_store.add_observations(db, observations)
+    await dedup_store.add_pairs(db, pairs)
+    await store.add_conflicts(db, conflicts)
     await store.add_revisions(db, revisions)
 
 
+UPDATABLE = frozenset(
+    {
+        "id", "answers", "revision", "status", "form_version", "issues", "lat", "lon", "accuracy",
+        "cell_x", "cell_y", "observations", "updated_by",
+    }
+)  # fmt: skip
+
+
+def pair_row(
+    access: ProjectAccess,
+    item: Item,
+    placement: dedup.Placement,
+    snapshot: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A review pair (undecided), or an automatic merge decided by "system" with what undo needs."""
+    assert item.form is not None
+    merged = snapshot is not None
+    return {
+        "id": uuid.uuid4(),
+        "project_id": access.id,
+        "form_id": item.form.id,
+        "record_id": item.new_id,
+        "candidate_id": placement.target,
+        "score": placement.score.total,
+        "breakdown": dedup.breakdown(placement.score),
+        "decision": "merge" if merged else None,
+        "decided_by": "system" if merged else None,
+        "decided_at": now if merged else None,
+        "kept_id": placement.target if merged else None,
+        "snapshot": snapshot,
+    }
+
+
 async def apply_edits(
-    db: AsyncSession, access: ProjectAccess, edits: list[Item], revisions: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Edits in batch order against locked heads; several edits of one record see each other."""
-    ids = {uuid.UUID(i.sub.record_id) for i in edits if i.sub and i.sub.record_id}
-    heads = await store.heads(db, list(ids))
+    db: AsyncSession,
+    access: ProjectAccess,
+    edits: list[Item],
+    revisions: list[dict[str, Any]],
+    heads: dict[uuid.UUID, tables.Record],
+    now: datetime,
+) -> tuple[dict[uuid.UUID, dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Edits in batch order against locked heads; several edits of one record see each other.
+
+    Returns the changed records' new state, conflicts, and the edit observations of records that
+    others are merged into (so undoing a merge keeps the edit).
+    """
     wanted = [
         (uuid.UUID(i.sub.record_id), i.sub.base_revision)
         for i in edits
@@ -80,6 +196,7 @@ async def apply_edits(
     bases = await store.revisions(db, [(r, n) for r, n in wanted if r in heads and n < heads[r].revision])
     state: dict[uuid.UUID, dict[str, Any]] = {}
     conflicts: list[dict[str, Any]] = []
+    observations: list[dict[str, Any]] = []
     for item in edits:
         sub = item.sub
         assert sub is not None and sub.record_id is not None and sub.base_revision is not None
@@ -99,12 +216,7 @@ async def apply_edits(
                 ["record_id"],
             )
             continue
-        current = state.get(record_id) or {
-            "id": record_id,
-            "revision": head.revision,
-            "answers": head.answers,
-            "status": head.status,
-        }
+        current = state.get(record_id) or folding.state(head)
         if sub.base_revision > current["revision"]:
             item.reject(
                 "unknown_revision",
@@ -138,8 +250,10 @@ async def apply_edits(
         if changed or conflict_id:
             revision += 1
             revisions.append(revision_row(record_id, revision, status, item, access, answers, changed))
+            if head.observations > 1 and changed:
+                observations.append(folding.edit_observation(record_id, answers, changed, now, item.uuid))
             current = {
-                "id": record_id,
+                **current,
                 "revision": revision,
                 "answers": answers,
                 "status": "conflict" if conflict_id or current["status"] == "conflict" else current["status"],
@@ -162,7 +276,7 @@ async def apply_edits(
             item.result = ItemResult(
                 uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
             )
-    return list(state.values()), conflicts
+    return state, conflicts, observations
 
 
 def location_columns(item: Item) -> dict[str, Any]:

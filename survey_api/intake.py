@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.model import load_definition
 from forms.validate import Validator, compile_validator
-from survey_api import edits, tables
+from survey_api import dedup, edits, tables
 from survey_api.access import ProjectAccess
 from survey_api.stores import intake as store
 from sync import batch as wire
@@ -33,8 +33,9 @@ class Item:
     """The working state of one received item while its batch is processed."""
 
     __slots__ = (
-        "answers", "clean", "ended_at", "errors", "form", "hash", "index", "issues", "location", "observed_at",
-        "payload", "result", "sid", "started_at", "sub", "uuid", "version",
+        "answers", "clean", "device_id", "ended_at", "errors", "form", "hash", "index", "issues", "location",
+        "location_path", "new_id", "observed_at", "payload", "result", "sid", "started_at", "sub", "uuid",
+        "version",
     )  # fmt: skip
 
     def __init__(self, index: int, payload: Any) -> None:
@@ -50,6 +51,9 @@ class Item:
         self.form: tables.Form | None = None
         self.version: tables.FormVersion | None = None
         self.location: tuple[float, float, float | None] | None = None
+        self.location_path: str | None = None  # where the record's location is in the answers
+        self.device_id: str | None = None
+        self.new_id: uuid.UUID | None = None  # the record a new item makes
         self.observed_at: datetime | None = None
         self.started_at: datetime | None = None  # device times corrected for clock skew
         self.ended_at: datetime | None = None
@@ -65,6 +69,7 @@ class Validators:
 
     def __init__(self) -> None:
         self._cache: dict[uuid.UUID, Validator] = {}
+        self.types = dedup.FieldTypes()
 
     def get(self, version: tables.FormVersion, timezone: str) -> Validator:
         found = self._cache.get(version.id)
@@ -94,6 +99,7 @@ async def ingest(
     )
     area = area_from_geojson(access.area) if access.area else None
     for item in items:
+        item.device_id = device_id
         if item.sub is not None:
             judge(item, versions, validators, access.timezone, area)
             item.started_at = correct(item.sub.started_at, skew, tz)
@@ -121,7 +127,7 @@ async def ingest(
     fresh = [i for i in claimable if i.uuid in claimed]
     for item in fresh:
         item.sid = claimed[item.uuid or ""]
-    await edits.apply(db, access, [i for i in fresh if not i.errors], device_id, now)
+    await edits.apply(db, access, [i for i in fresh if not i.errors], device_id, now, validators.types)
 
     for item in items:
         if item.result is None and item.errors:
@@ -203,13 +209,16 @@ def judge(
     ]
     # Answers come from the payload: if it needed no cleaning for PostgreSQL, neither do they.
     item.answers = validated.answers if item.clean else storable(validated.answers)
-    point = get_path(item.answers, validator.location_path) if validator.location_path else None
+    # A policy set after publishing may name another geopoint as the record's location.
+    path = (item.form.dedup_policy or {}).get("location_field") or validator.location_path
+    item.location_path = path
+    point = get_path(item.answers, path) if path else None
     if isinstance(point, dict) and point.get("lat") is not None and point.get("lon") is not None:
         item.location = (float(point["lat"]), float(point["lon"]), point.get("accuracy"))
         if area is not None and outside_area((item.location[1], item.location[0]), area):
             item.issues.append(
                 ItemProblem(
-                    loc=["answers", *validator.location_path.split("/")],
+                    loc=["answers", *(path or "").split("/")],
                     code="outside_area",
                     message="The point is outside the project's area of interest.",
                 )

@@ -190,7 +190,30 @@ class Record(Base):
             "cell_y",
             postgresql_where=text("merged_into IS NULL"),
         ),
+        Index(
+            "ix_records_form_hash", "form_id", "content_hash", postgresql_where=text("merged_into IS NULL")
+        ),
     )
+
+
+class Observation(Base):
+    """What a record's answers are made of while other records are merged into it.
+
+    Rows exist only while the holder (`record_id`) has records merged into it: its own observation and
+    one per merged record (`kind` "survey", `origin_id` the record it came from), plus the paths an edit
+    changed meanwhile (`kind` "edit"). Survivorship recomputes the holder's answers from them.
+    """
+
+    __tablename__ = "observations"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    origin_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(Text, default="survey")
+    submission_uuid: Mapped[str | None] = mapped_column(Text)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    accuracy: Mapped[float | None] = mapped_column(Double)
+    observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created()
 
 
 class RecordRevision(Base):
@@ -217,13 +240,17 @@ class DuplicatePair(Base):
     score: Mapped[float] = mapped_column(Double)
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSONB)
     decision: Mapped[str | None] = mapped_column(Text)
-    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(Text)  # "system" or the reviewer's email
+    decided_by_user: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    kept_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # the survivor of a merge
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created()
     __table_args__ = (
         UniqueConstraint("record_id", "candidate_id"),
         Index("ix_duplicate_pairs_queue", "project_id", "decision"),
+        Index("ix_duplicate_pairs_candidate", "candidate_id"),
+        Index("ix_duplicate_pairs_open_record", "record_id", postgresql_where=text("decision IS NULL")),
     )
 
 

@@ -1,0 +1,67 @@
+"""observations, double-tap index, duplicate pair survivor
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-21
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Held by a record while others are merged into it: its own observation ("survey"), one per record
+    # folded in, and the fields an edit changed meanwhile ("edit"), so undoing a merge keeps the edit.
+    op.create_table(
+        "observations",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("record_id", sa.UUID(), nullable=False),
+        sa.Column("origin_id", sa.UUID(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("submission_uuid", sa.Text(), nullable=True),
+        sa.Column("answers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("accuracy", sa.Double(), nullable=True),
+        sa.Column("observed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"], ["records.id"], name=op.f("fk_observations_record_id_records"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["origin_id"], ["records.id"], name=op.f("fk_observations_origin_id_records"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_observations")),
+    )
+    op.create_index(op.f("ix_observations_record_id"), "observations", ["record_id"])
+    op.create_index(
+        "ix_records_form_hash",
+        "records",
+        ["form_id", "content_hash"],
+        postgresql_where=sa.text("merged_into IS NULL"),
+    )
+    op.add_column("duplicate_pairs", sa.Column("kept_id", sa.UUID(), nullable=True))
+    op.add_column("duplicate_pairs", sa.Column("decided_by_user", sa.UUID(), nullable=True))
+    op.create_index("ix_duplicate_pairs_candidate", "duplicate_pairs", ["candidate_id"])
+    op.create_index(
+        "ix_duplicate_pairs_open_record",
+        "duplicate_pairs",
+        ["record_id"],
+        postgresql_where=sa.text("decision IS NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_duplicate_pairs_open_record", table_name="duplicate_pairs")
+    op.drop_index("ix_duplicate_pairs_candidate", table_name="duplicate_pairs")
+    op.drop_column("duplicate_pairs", "decided_by_user")
+    op.drop_column("duplicate_pairs", "kept_id")
+    op.drop_index("ix_records_form_hash", table_name="records")
+    op.drop_index(op.f("ix_observations_record_id"), table_name="observations")
+    op.drop_table("observations")

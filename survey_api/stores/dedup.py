@@ -1,0 +1,209 @@
+"""SQL of duplicate handling: candidate lookup through the grid index, observations and review pairs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_api import tables
+
+# One statement per batch: every live record in any of the batch's grid cells, plus every live record
+# with the content hash of one of the batch's items (double taps carry no location guarantee).
+CANDIDATES = text(
+    """
+    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash
+    FROM unnest(CAST(:forms AS uuid[]), CAST(:xs AS bigint[]), CAST(:ys AS bigint[])) AS c(form_id, x, y)
+    JOIN records r ON r.form_id = c.form_id AND r.cell_x = c.x AND r.cell_y = c.y
+    WHERE r.merged_into IS NULL
+    UNION
+    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash
+    FROM unnest(CAST(:hash_forms AS uuid[]), CAST(:hashes AS text[])) AS h(form_id, content_hash)
+    JOIN records r ON r.form_id = h.form_id AND r.content_hash = h.content_hash
+    WHERE r.merged_into IS NULL
+    """
+)
+
+CandidateRow = tuple[
+    uuid.UUID, uuid.UUID, float | None, float | None, dict[str, Any], datetime | None, str | None, str | None
+]
+
+
+async def candidates(
+    db: AsyncSession, cells: Iterable[tuple[uuid.UUID, int, int]], hashes: Iterable[tuple[uuid.UUID, str]]
+) -> list[CandidateRow]:
+    """Live records in the given (form, cell_x, cell_y) cells or with the given (form, content hash)."""
+    cells, hashes = sorted(set(cells)), sorted(set(hashes))
+    if not cells and not hashes:
+        return []
+    rows = await db.execute(
+        CANDIDATES,
+        {
+            "forms": [c[0] for c in cells],
+            "xs": [c[1] for c in cells],
+            "ys": [c[2] for c in cells],
+            "hash_forms": [h[0] for h in hashes],
+            "hashes": [h[1] for h in hashes],
+        },
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def observations(
+    db: AsyncSession, holders: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[tables.Observation]]:
+    """The observation rows each record holds (none for a record nothing was merged into)."""
+    ids = sorted(set(holders))
+    found: dict[uuid.UUID, list[tables.Observation]] = {i: [] for i in ids}
+    if ids:
+        rows = await db.scalars(
+            select(tables.Observation)
+            .where(tables.Observation.record_id.in_(ids))
+            .order_by(tables.Observation.id)
+        )
+        for row in rows:
+            found[row.record_id].append(row)
+    return found
+
+
+async def add_observations(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(tables.Observation), rows)
+
+
+async def move_observations(
+    db: AsyncSession, holder: uuid.UUID, origins: list[uuid.UUID], to: uuid.UUID
+) -> None:
+    """Hand the observations that came from `origins` from one holder to another."""
+    if origins:
+        await db.execute(
+            update(tables.Observation)
+            .where(tables.Observation.record_id == holder, tables.Observation.origin_id.in_(origins))
+            .values(record_id=to)
+        )
+
+
+async def drop_observations(db: AsyncSession, holder: uuid.UUID) -> None:
+    """A record with nothing merged into it holds no observation rows; its answers are its own."""
+    await db.execute(delete(tables.Observation).where(tables.Observation.record_id == holder))
+
+
+async def add_pairs(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(tables.DuplicatePair), rows)
+
+
+async def pairs(
+    db: AsyncSession,
+    project_id: uuid.UUID,
+    *,
+    form_id: uuid.UUID | None,
+    decided: bool | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[tables.DuplicatePair]:
+    query = select(tables.DuplicatePair).where(tables.DuplicatePair.project_id == project_id)
+    if form_id is not None:
+        query = query.where(tables.DuplicatePair.form_id == form_id)
+    if decided is not None:
+        column = tables.DuplicatePair.decision
+        query = query.where(column.is_not(None) if decided else column.is_(None))
+    if after is not None:
+        query = query.where(
+            or_(
+                tables.DuplicatePair.created_at > datetime.fromisoformat(after[0]),
+                and_(
+                    tables.DuplicatePair.created_at == datetime.fromisoformat(after[0]),
+                    tables.DuplicatePair.id > uuid.UUID(after[1]),
+                ),
+            )
+        )
+    rows = await db.scalars(
+        query.order_by(tables.DuplicatePair.created_at, tables.DuplicatePair.id).limit(limit)
+    )
+    return list(rows)
+
+
+async def pair(db: AsyncSession, project_id: uuid.UUID, pair_id: uuid.UUID) -> tables.DuplicatePair | None:
+    return await db.scalar(
+        select(tables.DuplicatePair)
+        .where(tables.DuplicatePair.id == pair_id, tables.DuplicatePair.project_id == project_id)
+        .with_for_update()
+    )
+
+
+async def decide(db: AsyncSession, pair_id: uuid.UUID, **values: Any) -> None:
+    await db.execute(update(tables.DuplicatePair).where(tables.DuplicatePair.id == pair_id).values(**values))
+
+
+async def open_pairs_of(db: AsyncSession, record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many undecided pairs flag each record (the record side is the one marked possible_duplicate)."""
+    ids = sorted(set(record_ids))
+    if not ids:
+        return {}
+    rows = await db.execute(
+        select(tables.DuplicatePair.record_id, func.count())
+        .where(tables.DuplicatePair.record_id.in_(ids), tables.DuplicatePair.decision.is_(None))
+        .group_by(tables.DuplicatePair.record_id)
+    )
+    return {r: n for r, n in rows}
+
+
+async def known_pairs(db: AsyncSession, record_ids: Iterable[uuid.UUID]) -> set[frozenset[str]]:
+    """Every pair already proposed or decided for these records, either way round: never re-proposed."""
+    ids = sorted(set(record_ids))
+    if not ids:
+        return set()
+    rows = await db.execute(
+        select(tables.DuplicatePair.record_id, tables.DuplicatePair.candidate_id).where(
+            or_(tables.DuplicatePair.record_id.in_(ids), tables.DuplicatePair.candidate_id.in_(ids))
+        )
+    )
+    return {frozenset((str(a), str(b))) for a, b in rows}
+
+
+async def lock(db: AsyncSession, record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tables.Record]:
+    """Records about to change, locked in id order (a fixed order cannot deadlock)."""
+    ids = sorted(set(record_ids))
+    if not ids:
+        return {}
+    rows = await db.scalars(
+        select(tables.Record)
+        .where(tables.Record.id.in_(ids))
+        .order_by(tables.Record.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {r.id: r for r in rows}
+
+
+async def revisions_since(db: AsyncSession, record_id: uuid.UUID, after: int) -> list[tables.RecordRevision]:
+    rows = await db.scalars(
+        select(tables.RecordRevision)
+        .where(tables.RecordRevision.record_id == record_id, tables.RecordRevision.revision > after)
+        .order_by(tables.RecordRevision.revision)
+    )
+    return list(rows)
+
+
+async def live_records(
+    db: AsyncSession, form_id: uuid.UUID, after: uuid.UUID | None, limit: int
+) -> list[tables.Record]:
+    """A page of a form's live records in id order, for the rescan."""
+    query = select(tables.Record).where(tables.Record.form_id == form_id, tables.Record.merged_into.is_(None))
+    if after is not None:
+        query = query.where(tables.Record.id > after)
+    return list(await db.scalars(query.order_by(tables.Record.id).limit(limit)))
+
+
+async def count_live(db: AsyncSession, form_id: uuid.UUID) -> int:
+    found = await db.scalar(
+        select(func.count())
+        .select_from(tables.Record)
+        .where(tables.Record.form_id == form_id, tables.Record.merged_into.is_(None))
+    )
+    return int(found or 0)
