@@ -17,6 +17,7 @@ from survey_api.auth import auth_middleware, provide_user
 from survey_api.database import make_engine, make_sessionmaker, provide_db
 from survey_api.intake import Validators
 from survey_api.problems import EXCEPTION_HANDLERS
+from survey_api.routes.duplicates import DuplicateController
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
 from survey_api.routes.projects import ProjectController
@@ -32,6 +33,7 @@ API_CONTROLLERS = [
     SyncController,
     RecordController,
     ReviewController,
+    DuplicateController,
 ]
 
 

@@ -66,7 +66,7 @@ def incoming(item: Item) -> Incoming:
 
 
 def candidate(row: store.CandidateRow) -> Candidate:
-    record_id, _, lat, lon, answers, observed_at, device_id, content_hash = row
+    record_id, _, lat, lon, answers, observed_at, device_id, content_hash, _ = row
     return Candidate(
         record_id=str(record_id),
         lat=lat,

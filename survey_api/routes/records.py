@@ -10,13 +10,14 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from survey_api import tables, views
+from survey_api import decisions, tables, views
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
 from survey_api.intake import ingest
 from survey_api.paging import clamp_limit, decode_cursor, split
+from survey_api.stores import dedup as dedup_store
 from survey_api.stores import forms, projects, records
 from sync.batch import ItemResult
 from sync.merge import FieldConflict, apply_choices, changed_paths
@@ -33,8 +34,19 @@ class Revision(msgspec.Struct, frozen=True, kw_only=True):
     changed: list[Any]
 
 
+class ObservationOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One source of a merged record's answers: a record folded in (or itself), or an edit since."""
+
+    record_id: uuid.UUID
+    kind: str
+    submission_uuid: str | None
+    observed_at: datetime | None
+    accuracy: float | None
+
+
 class RecordDetail(views.Record, frozen=True, kw_only=True):
     revisions: list[Revision]
+    observation_list: list[ObservationOut]
 
 
 class RecordPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -145,6 +157,7 @@ class RecordController(Controller):
         if found is None:
             raise NotFound(f"No record {record_id}.")
         record, _ = found
+        decisions.refuse_merged(record)
         if data.base_revision != record.revision:
             raise Conflict(
                 f"The record is at revision {record.revision}, not {data.base_revision}; reload it and edit again."
@@ -169,6 +182,7 @@ class RecordController(Controller):
                 changed=changed,
                 status=record.status,
             )
+            await decisions.note_edit(db, record, validated.answers, changed, None)
         return await detail(db, access, record_id, request)
 
 
@@ -219,20 +233,17 @@ class ReviewController(Controller):
         found = await records.one(db, access.id, conflict.record_id, lock=True)
         assert found is not None
         record, _ = found
+        decisions.refuse_merged(record)
         answers = apply_choices(
             record.answers, msgspec.convert(conflict.fields, list[FieldConflict]), data.choose
         )
         await records.resolve_conflict(db, conflict.id, user.id)
         status = "conflict" if await records.has_open_conflicts(db, record.id) else "ok"
+        changed = changed_paths(record.answers, answers)
         await records.write_revision(
-            db,
-            record,
-            answers,
-            kind="resolve",
-            user_id=user.id,
-            changed=changed_paths(record.answers, answers),
-            status=status,
+            db, record, answers, kind="resolve", user_id=user.id, changed=changed, status=status
         )
+        await decisions.note_edit(db, record, answers, changed, conflict.submission_uuid)
         return await detail(db, access, record.id, request)
 
     @get("/quarantine")
@@ -312,7 +323,18 @@ async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) ->
         )
         for r in history
     ]
-    return RecordDetail(**msgspec.structs.asdict(record), revisions=revisions)
+    held = (await dedup_store.observations(db, [record_id]))[record_id]
+    observed = [
+        ObservationOut(
+            record_id=o.origin_id,
+            kind=o.kind,
+            submission_uuid=o.submission_uuid,
+            observed_at=o.observed_at,
+            accuracy=o.accuracy,
+        )
+        for o in held
+    ]
+    return RecordDetail(**msgspec.structs.asdict(record), revisions=revisions, observation_list=observed)
 
 
 def quarantined(row: tables.Submission) -> Quarantined:

@@ -16,12 +16,12 @@ from survey_api import tables
 # with the content hash of one of the batch's items (double taps carry no location guarantee).
 CANDIDATES = text(
     """
-    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash
+    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash, r.created_at
     FROM unnest(CAST(:forms AS uuid[]), CAST(:xs AS bigint[]), CAST(:ys AS bigint[])) AS c(form_id, x, y)
     JOIN records r ON r.form_id = c.form_id AND r.cell_x = c.x AND r.cell_y = c.y
     WHERE r.merged_into IS NULL
     UNION
-    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash
+    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash, r.created_at
     FROM unnest(CAST(:hash_forms AS uuid[]), CAST(:hashes AS text[])) AS h(form_id, content_hash)
     JOIN records r ON r.form_id = h.form_id AND r.content_hash = h.content_hash
     WHERE r.merged_into IS NULL
@@ -140,17 +140,14 @@ async def decide(db: AsyncSession, pair_id: uuid.UUID, **values: Any) -> None:
     await db.execute(update(tables.DuplicatePair).where(tables.DuplicatePair.id == pair_id).values(**values))
 
 
-async def open_pairs_of(db: AsyncSession, record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How many undecided pairs flag each record (the record side is the one marked possible_duplicate)."""
-    ids = sorted(set(record_ids))
-    if not ids:
-        return {}
-    rows = await db.execute(
-        select(tables.DuplicatePair.record_id, func.count())
-        .where(tables.DuplicatePair.record_id.in_(ids), tables.DuplicatePair.decision.is_(None))
-        .group_by(tables.DuplicatePair.record_id)
+async def open_candidate(db: AsyncSession, record_id: uuid.UUID) -> uuid.UUID | None:
+    """The candidate of the newest undecided pair flagging this record, if any."""
+    return await db.scalar(
+        select(tables.DuplicatePair.candidate_id)
+        .where(tables.DuplicatePair.record_id == record_id, tables.DuplicatePair.decision.is_(None))
+        .order_by(tables.DuplicatePair.created_at.desc(), tables.DuplicatePair.id)
+        .limit(1)
     )
-    return {r: n for r, n in rows}
 
 
 async def known_pairs(db: AsyncSession, record_ids: Iterable[uuid.UUID]) -> set[frozenset[str]]:

@@ -119,3 +119,11 @@ async def catalogue(db: AsyncSession, project_id: uuid.UUID) -> list[tuple[str, 
 
 async def set_policy(db: AsyncSession, form_id: uuid.UUID, policy: dict[str, Any]) -> None:
     await db.execute(update(tables.Form).where(tables.Form.id == form_id).values(dedup_policy=policy))
+
+
+async def keys(db: AsyncSession, project_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Form id -> key, for every form of a project."""
+    rows = await db.execute(
+        select(tables.Form.id, tables.Form.key).where(tables.Form.project_id == project_id)
+    )
+    return {i: k for i, k in rows}

@@ -1,0 +1,173 @@
+"""Re-examining a form's live records after a policy change: a job with progress, page by page.
+
+Each page of records (in id order) looks up its candidates in one query, like an intake batch, and is
+committed on its own, so progress is visible and a failure keeps what was done. A record is compared
+only with records created before it, so a pair is proposed once; pairs already proposed or decided
+(either way round) are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from survey_api import decisions, dedup, tables
+from survey_api.access import ProjectAccess
+from survey_api.folding import CELL_M
+from survey_api.intake import Validators
+from survey_api.stores import dedup as store
+from survey_api.stores import forms
+from sync.dedup import Incoming, Policy, best_match, is_double_tap
+from sync.grid import neighbour_cells
+
+PAGE = 500
+KIND = "dedup_rescan"
+log = logging.getLogger(__name__)
+
+
+async def start(db: AsyncSession, access: ProjectAccess, form: tables.Form) -> tables.ExportJob:
+    job = tables.ExportJob(
+        id=uuid.uuid4(),
+        project_id=access.id,
+        kind=KIND,
+        params={"form": form.key, "merged": 0, "proposed": 0},
+        status="queued",
+        rows=0,
+        progress=0.0,
+        created_by=access.user.id,
+    )
+    db.add(job)
+    await db.flush()
+    return job
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    access: ProjectAccess,
+    form_id: uuid.UUID,
+    job_id: uuid.UUID,
+    validators: Validators,
+) -> None:
+    """The job's work; runs after the request that queued it has committed."""
+    counts = {"merged": 0, "proposed": 0}
+    try:
+        async with sessionmaker() as db, db.begin():
+            total = await store.count_live(db, form_id)
+            await set_job(db, job_id, status="running")
+        examined, after = 0, None
+        while True:
+            async with sessionmaker() as db, db.begin():
+                page = await store.live_records(db, form_id, after, PAGE)
+                if not page:
+                    break
+                for key, n in (await examine(db, access, form_id, page, validators)).items():
+                    counts[key] += n
+                examined += len(page)
+                await set_job(
+                    db, job_id, rows=examined, progress=min(1.0, examined / max(total, 1)), counts=counts
+                )
+            after = page[-1].id
+        async with sessionmaker() as db, db.begin():
+            await set_job(db, job_id, status="done", progress=1.0, finished=True, counts=counts)
+    except Exception as exc:  # the job reports its failure; the pages already done stay done
+        log.exception("duplicate rescan %s failed", job_id)
+        async with sessionmaker() as db, db.begin():
+            await set_job(db, job_id, status="failed", error=str(exc), finished=True, counts=counts)
+
+
+async def examine(
+    db: AsyncSession,
+    access: ProjectAccess,
+    form_id: uuid.UUID,
+    page: list[tables.Record],
+    validators: Validators,
+) -> dict[str, int]:
+    form = await db.get(tables.Form, form_id)
+    latest = await forms.latest_published(db, form_id)
+    assert form is not None
+    policy = dedup.policy_of(form, latest.definition if latest else {})
+    types = validators.types.get(latest) if latest else {}
+    cells = {
+        r.id: neighbour_cells(r.lat, r.lon, policy.radius_m, CELL_M)
+        for r in page
+        if policy is not None and r.lat is not None and r.lon is not None
+    }
+    rows = await store.candidates(
+        db,
+        [(form_id, x, y) for found in cells.values() for x, y in found],
+        [(form_id, r.content_hash) for r in page if r.content_hash and r.device_id],
+    )
+    index = dedup.Index()
+    created: dict[str, tuple[datetime, str]] = {}
+    for row in rows:
+        index.add(form_id, dedup.candidate(row))
+        created[str(row[0])] = (row[8], str(row[0]))
+    known = await store.known_pairs(db, [r.id for r in page] + [row[0] for row in rows])
+    gone: set[str] = set()
+    counts = {"merged": 0, "proposed": 0}
+    for record in page:
+        me = str(record.id)
+        if me in gone:
+            continue
+        here = Incoming(
+            record_id=me,
+            lat=record.lat,
+            lon=record.lon,
+            answers=record.answers,
+            observed_at=record.observed_at,
+            device_id=record.device_id,
+            content_hash=record.content_hash,
+        )
+        older = [
+            c
+            for c in index.near(form_id, cells.get(record.id, ()), record.content_hash)
+            if c.record_id not in gone
+            and created.get(c.record_id, (record.created_at, me)) < (record.created_at, me)
+        ]
+        if policy is None:
+            older = [c for c in older if is_double_tap(here, c)]
+        match = best_match(policy or Policy(), here, older, known, types)
+        if match is None:
+            continue
+        pair = tables.DuplicatePair(
+            id=uuid.uuid4(),
+            project_id=access.id,
+            form_id=form_id,
+            record_id=record.id,
+            candidate_id=uuid.UUID(match.record_id),
+            score=match.score.total,
+            breakdown=dedup.breakdown(match.score),
+        )
+        db.add(pair)
+        await db.flush()
+        known.add(frozenset((me, match.record_id)))
+        if match.decision == "merge":
+            await decisions.merge(db, access, pair, pair.candidate_id, validators, by_system=True)
+            gone.add(me)
+            counts["merged"] += 1
+        else:
+            await decisions.reflag(db, record.id)
+            counts["proposed"] += 1
+    return counts
+
+
+async def set_job(
+    db: AsyncSession,
+    job_id: uuid.UUID,
+    *,
+    counts: dict[str, int] | None = None,
+    finished: bool = False,
+    **values: Any,
+) -> None:
+    job = await db.get(tables.ExportJob, job_id, with_for_update=True)
+    assert job is not None
+    if counts is not None:
+        values["params"] = {**job.params, **counts}
+    if finished:
+        values["finished_at"] = datetime.now(UTC)
+    await db.execute(update(tables.ExportJob).where(tables.ExportJob.id == job_id).values(**values))

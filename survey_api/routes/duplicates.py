@@ -1,0 +1,214 @@
+"""The duplicate review queue, decisions on it, and the rescan job."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from survey_api import decisions, rescan, tables
+from survey_api.access import Action, member
+from survey_api.auth import Caller
+from survey_api.database import DB
+from survey_api.errors import Malformed, NotFound
+from survey_api.paging import clamp_limit, decode_cursor, split
+from survey_api.routes.forms import require_form
+from survey_api.stores import dedup as store
+from survey_api.stores import forms, projects
+
+Limit = Annotated[int | None, QueryParameter(name="limit", ge=1, le=1000)]
+
+
+class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
+    distance_m: float | None
+    fields: dict[str, float]
+    missing: list[str] = []
+    double_tap: bool = False
+
+
+class Pair(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    form: str
+    record_id: uuid.UUID
+    candidate_id: uuid.UUID
+    score: float
+    breakdown: Breakdown
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    kept_id: uuid.UUID | None
+    created_at: datetime
+
+
+class PairPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Pair]
+    next: str | None
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    decision: Literal["merge", "distinct", "undo"]
+    keep: uuid.UUID | None = None
+
+
+class Job(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    status: str
+    progress: float
+    rows: int
+    merged: int
+    proposed: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DuplicateController(Controller):
+    path = "/projects/{project:str}"
+    tags = ["review"]
+
+    @get("/review/duplicates")
+    async def list_pairs(
+        self,
+        project: FromPath[str],
+        db: DB,
+        user: Caller,
+        form: FromQuery[str | None] = None,
+        decided: FromQuery[bool | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = None,
+    ) -> PairPage:
+        """Pairs that may be one real-world thing, oldest first, with score and breakdown.
+
+        `decided=false` is the queue; automatic merges are pairs decided by `system`.
+        """
+        access = await member(db, project, user, Action.REVIEW)
+        keys = await forms.keys(db, access.id)
+        form_id = None
+        if form is not None:
+            form_id = (await require_form(db, access.id, form)).id
+        after = decode_cursor(cursor)
+        if after is not None and not (isinstance(after, list) and len(after) == 2):
+            raise Malformed("The cursor is not one this server gave out.")
+        size = clamp_limit(limit)
+        rows = await store.pairs(db, access.id, form_id=form_id, decided=decided, after=after, limit=size + 1)
+        page, next_cursor = split(rows, size, lambda p: [p.created_at.isoformat(), str(p.id)])
+        return PairPage(items=[pair_view(p, keys.get(p.form_id, "")) for p in page], next=next_cursor)
+
+    @post("/review/duplicates/{pair_id:uuid}", status_code=200)
+    async def decide(
+        self,
+        project: FromPath[str],
+        pair_id: FromPath[uuid.UUID],
+        data: JSONBody[Decision],
+        request: Request,
+        db: DB,
+        user: Caller,
+    ) -> Pair:
+        """`merge` (keeping `keep`, default the earlier record), `distinct` (never proposed again), or
+        `undo` of either, which restores both records as they would be without the merge."""
+        access = await member(db, project, user, Action.REVIEW)
+        pair = await store.pair(db, access.id, pair_id)
+        if pair is None:
+            raise NotFound(f"No duplicate pair {pair_id}.")
+        validators = request.app.state.validators
+        before = pair.decision
+        if data.decision == "merge":
+            await decisions.merge(db, access, pair, data.keep, validators)
+        elif data.decision == "distinct":
+            await decisions.distinct(db, pair, access)
+        else:
+            await decisions.undo(db, access, pair, validators)
+        await projects.audit(
+            db,
+            action=f"duplicates.{data.decision}",
+            user_id=user.id,
+            project_id=access.id,
+            target=str(pair.id),
+            detail={
+                **decisions.describe(pair),
+                "before": before,
+                "keep": str(data.keep) if data.keep else None,
+            },
+        )
+        fresh = await store.pair(db, access.id, pair_id)
+        assert fresh is not None
+        await db.refresh(fresh)
+        form = await db.get(tables.Form, fresh.form_id)
+        return pair_view(fresh, form.key if form else "")
+
+    @post("/forms/{key:str}/dedup/rescan", status_code=202)
+    async def start_rescan(
+        self, project: FromPath[str], key: FromPath[str], request: Request, db: DB, user: Caller
+    ) -> Response[Job]:
+        """Re-examine the form's live records under its current policy; follow the job for progress."""
+        access = await member(db, project, user, Action.MANAGE)
+        form = await require_form(db, access.id, key)
+        job = await rescan.start(db, access, form)
+        await db.refresh(job)
+        work = BackgroundTask(
+            rescan.run,
+            request.app.state.sessionmaker,
+            access,
+            form.id,
+            job.id,
+            request.app.state.validators,
+        )
+        return Response(
+            job_view(job),
+            status_code=202,
+            headers={"Location": f"/api/v1/projects/{project}/forms/{key}/dedup/rescan/{job.id}"},
+            background=work,
+        )
+
+    @get("/forms/{key:str}/dedup/rescan/{job_id:uuid}")
+    async def rescan_status(
+        self, project: FromPath[str], key: FromPath[str], job_id: FromPath[uuid.UUID], db: DB, user: Caller
+    ) -> Job:
+        """A rescan's status (`queued`, `running`, `done`, `failed`), progress 0–1 and what it did."""
+        access = await member(db, project, user, Action.MANAGE)
+        await require_form(db, access.id, key)
+        job = await db.get(tables.ExportJob, job_id)
+        if (
+            job is None
+            or job.project_id != access.id
+            or job.kind != rescan.KIND
+            or job.params.get("form") != key
+        ):
+            raise NotFound(f"No rescan {job_id} of form {key!r}.")
+        return job_view(job)
+
+
+def pair_view(pair: tables.DuplicatePair, form_key: str) -> Pair:
+    return Pair(
+        id=pair.id,
+        form=form_key,
+        record_id=pair.record_id,
+        candidate_id=pair.candidate_id,
+        score=pair.score,
+        breakdown=msgspec.convert(pair.breakdown, Breakdown),
+        decision=pair.decision,
+        decided_by=pair.decided_by,
+        decided_at=pair.decided_at,
+        kept_id=pair.kept_id,
+        created_at=pair.created_at,
+    )
+
+
+def job_view(job: tables.ExportJob) -> Job:
+    params: dict[str, Any] = job.params or {}
+    return Job(
+        id=job.id,
+        status=job.status,
+        progress=job.progress,
+        rows=job.rows,
+        merged=int(params.get("merged", 0)),
+        proposed=int(params.get("proposed", 0)),
+        error=job.error,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
