@@ -19,7 +19,7 @@ from survey_api import tables
 from survey_api.folding import CELL_M
 from survey_api.stores import dedup as store
 from sync.dedup import Candidate, Incoming, Match, Policy, Score, best_match, is_double_tap
-from sync.grid import cell_key, neighbour_cells
+from sync.grid import bounding_box, cell_key, neighbour_cells
 
 if TYPE_CHECKING:
     from survey_api.intake import Item
@@ -107,18 +107,19 @@ async def place(db: AsyncSession, items: list[Item], types: FieldTypes) -> dict[
     """Item index -> where it goes, for new items (their `new_id` already drawn); absent: a new record."""
     policies: dict[int, Policy | None] = {}
     cells: dict[int, list[tuple[int, int]]] = {}
-    wanted_cells: list[tuple[uuid.UUID, int, int]] = []
+    probes: list[store.Probe] = []
     wanted_hashes: list[tuple[uuid.UUID, str]] = []
     for item in items:
         assert item.form is not None and item.version is not None
         policy = policies[item.index] = policy_of(item.form, item.version.definition)
         if policy is not None and item.location is not None:
-            cells[item.index] = neighbour_cells(item.location[0], item.location[1], policy.radius_m, CELL_M)
-            wanted_cells += [(item.form.id, x, y) for x, y in cells[item.index]]
+            found = search(item.form.id, item.location[0], item.location[1], policy.radius_m)
+            probes += found
+            cells[item.index] = [(p[1], p[2]) for p in found]
         if item.hash is not None and item.device_id is not None:
             wanted_hashes.append((item.form.id, item.hash))
     index = Index()
-    for row in await store.candidates(db, wanted_cells, wanted_hashes):
+    for row in await store.candidates(db, probes, wanted_hashes):
         index.add(row[1], candidate(row))
 
     placements: dict[int, Placement] = {}
@@ -141,6 +142,12 @@ async def place(db: AsyncSession, items: list[Item], types: FieldTypes) -> dict[
                 msgspec.structs.replace(candidate_of(here), record_id=str(item.new_id)),
             )
     return placements
+
+
+def search(form_id: uuid.UUID, lat: float, lon: float, radius_m: float) -> list[store.Probe]:
+    """The index probes for a circle: each grid cell it touches, with the circle's bounding box."""
+    box = bounding_box(lat, lon, radius_m)
+    return [(form_id, x, y, *box) for x, y in neighbour_cells(lat, lon, radius_m, CELL_M)]
 
 
 def candidate_of(here: Incoming) -> Candidate:

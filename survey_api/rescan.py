@@ -18,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from survey_api import decisions, dedup, tables
 from survey_api.access import ProjectAccess
-from survey_api.folding import CELL_M
 from survey_api.intake import Validators
 from survey_api.stores import dedup as store
 from survey_api.stores import forms
 from sync.dedup import Incoming, Policy, best_match, is_double_tap
-from sync.grid import neighbour_cells
 
 PAGE = 500
 KIND = "dedup_rescan"
@@ -92,14 +90,15 @@ async def examine(
     assert form is not None
     policy = dedup.policy_of(form, latest.definition if latest else {})
     types = validators.types.get(latest) if latest else {}
-    cells = {
-        r.id: neighbour_cells(r.lat, r.lon, policy.radius_m, CELL_M)
+    probes = {
+        r.id: dedup.search(form_id, r.lat, r.lon, policy.radius_m)
         for r in page
         if policy is not None and r.lat is not None and r.lon is not None
     }
+    cells = {i: [(p[1], p[2]) for p in found] for i, found in probes.items()}
     rows = await store.candidates(
         db,
-        [(form_id, x, y) for found in cells.values() for x, y in found],
+        [p for found in probes.values() for p in found],
         [(form_id, r.content_hash) for r in page if r.content_hash and r.device_id],
     )
     index = dedup.Index()

@@ -57,6 +57,24 @@ def neighbour_cells(
     return cells
 
 
+def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(south, north, west, east) in degrees holding every point within `radius_m` of (lat, lon).
+
+    Near a pole or across the antimeridian the longitude range is the whole circle (the cells still
+    narrow the search there); elsewhere it is the cap's exact widest extent, as in `neighbour_cells`.
+    """
+    delta = max(radius_m, 0.0) / EARTH_RADIUS_M
+    span_lat = math.degrees(delta) * _SLACK + 1e-12
+    south, north = max(-90.0, lat - span_lat), min(90.0, lat + span_lat)
+    if abs(lat) + span_lat >= 90.0:
+        return south, north, -180.0, 180.0
+    ratio = min(1.0, math.sin(delta) / math.cos(math.radians(lat)))
+    span_lon = math.degrees(math.asin(ratio)) * _SLACK + 1e-12
+    if lon - span_lon < -180.0 or lon + span_lon > 180.0:
+        return south, north, -180.0, 180.0
+    return south, north, lon - span_lon, lon + span_lon
+
+
 def pack_cell(key: tuple[int, int]) -> int:
     """One non-negative int64 per cell (band in the high 32 bits), for a single B-tree column."""
     band, column = key

@@ -12,40 +12,60 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api import tables
 
-# One statement per batch: every live record in any of the batch's grid cells, plus every live record
-# with the content hash of one of the batch's items (double taps carry no location guarantee).
+# One statement per batch: live records inside each item's search box, found through the grid-cell
+# index (a probe is one cell the item's circle touches, with the circle's bounding box), plus live
+# records with the content hash of one of the batch's items (a double tap needs no location).
 CANDIDATES = text(
     """
     SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash, r.created_at
-    FROM unnest(CAST(:forms AS uuid[]), CAST(:xs AS bigint[]), CAST(:ys AS bigint[])) AS c(form_id, x, y)
-    JOIN records r ON r.form_id = c.form_id AND r.cell_x = c.x AND r.cell_y = c.y
-    WHERE r.merged_into IS NULL
-    UNION
-    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash, r.created_at
-    FROM unnest(CAST(:hash_forms AS uuid[]), CAST(:hashes AS text[])) AS h(form_id, content_hash)
-    JOIN records r ON r.form_id = h.form_id AND r.content_hash = h.content_hash
-    WHERE r.merged_into IS NULL
+    FROM records r
+    WHERE r.id IN (
+        SELECT n.id
+        FROM unnest(
+            CAST(:forms AS uuid[]), CAST(:xs AS bigint[]), CAST(:ys AS bigint[]),
+            CAST(:south AS float8[]), CAST(:north AS float8[]), CAST(:west AS float8[]), CAST(:east AS float8[])
+        ) AS p(form_id, x, y, south, north, west, east)
+        JOIN records n ON n.form_id = p.form_id AND n.cell_x = p.x AND n.cell_y = p.y
+            AND n.lat BETWEEN p.south AND p.north AND n.lon BETWEEN p.west AND p.east
+        WHERE n.merged_into IS NULL
+        UNION
+        SELECT n.id
+        FROM unnest(CAST(:hash_forms AS uuid[]), CAST(:hashes AS text[])) AS h(form_id, content_hash)
+        JOIN records n ON n.form_id = h.form_id AND n.content_hash = h.content_hash
+        WHERE n.merged_into IS NULL
+    )
     """
 )
 
 CandidateRow = tuple[
-    uuid.UUID, uuid.UUID, float | None, float | None, dict[str, Any], datetime | None, str | None, str | None
+    uuid.UUID,
+    uuid.UUID,
+    float | None,
+    float | None,
+    dict[str, Any],
+    datetime | None,
+    str | None,
+    str | None,
+    datetime,
 ]
+# (form id, cell_x, cell_y, south, north, west, east): one grid cell to search and the box within it.
+Probe = tuple[uuid.UUID, int, int, float, float, float, float]
 
 
 async def candidates(
-    db: AsyncSession, cells: Iterable[tuple[uuid.UUID, int, int]], hashes: Iterable[tuple[uuid.UUID, str]]
+    db: AsyncSession, probes: Iterable[Probe], hashes: Iterable[tuple[uuid.UUID, str]]
 ) -> list[CandidateRow]:
-    """Live records in the given (form, cell_x, cell_y) cells or with the given (form, content hash)."""
-    cells, hashes = sorted(set(cells)), sorted(set(hashes))
-    if not cells and not hashes:
+    """Live records inside the probes' boxes (through their cells), or with a (form, content hash)."""
+    probes, hashes = sorted(set(probes)), sorted(set(hashes))
+    if not probes and not hashes:
         return []
+    columns = list(zip(*probes, strict=True)) if probes else [[] for _ in range(7)]
     rows = await db.execute(
         CANDIDATES,
         {
-            "forms": [c[0] for c in cells],
-            "xs": [c[1] for c in cells],
-            "ys": [c[2] for c in cells],
+            **dict(
+                zip(("forms", "xs", "ys", "south", "north", "west", "east"), map(list, columns), strict=True)
+            ),
             "hash_forms": [h[0] for h in hashes],
             "hashes": [h[1] for h in hashes],
         },

@@ -1,8 +1,10 @@
 import math
 import random
 
+import pytest
+
 from sync.dedup import haversine_m
-from sync.grid import DEFAULT_CELL_M, cell_key, neighbour_cells, pack_cell
+from sync.grid import DEFAULT_CELL_M, bounding_box, cell_key, neighbour_cells, pack_cell
 
 
 def offset(lat, lon, metres, bearing):
@@ -44,3 +46,16 @@ def test_antimeridian_and_pole():
     cells = neighbour_cells(0.0, 179.9999, 25)
     assert cell_key(0.0, -179.9999) in cells
     assert len(neighbour_cells(89.99999, 0.0, 25)) <= 4
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"), [(14.97, 102.08), (-33.9, 18.4), (60.0, 10.0), (89.9999, 0.0), (0.0, 179.9999)]
+)
+def test_bounding_box_holds_every_point_of_the_circle(lat: float, lon: float) -> None:
+    radius = 30.0
+    south, north, west, east = bounding_box(lat, lon, radius)
+    for bearing in range(0, 360, 5):
+        p_lat, p_lon = offset(lat, lon, radius * 0.999, bearing)
+        assert south <= p_lat <= north
+        assert west <= p_lon <= east or (west, east) == (-180.0, 180.0)
+    assert north - south < 0.001  # about 2 × 30 m of latitude, not a band around the globe
