@@ -112,11 +112,12 @@ async def place(db: AsyncSession, items: list[Item], types: FieldTypes) -> dict[
     for item in items:
         assert item.form is not None and item.version is not None
         policy = policies[item.index] = policy_of(item.form, item.version.definition)
-        if policy is not None and item.location is not None:
-            found = search(item.form.id, item.location[0], item.location[1], policy.radius_m)
+        if item.location is not None:  # a double tap has the very same point: radius 0 finds it
+            radius = policy.radius_m if policy is not None else 0.0
+            found = search(item.form.id, item.location[0], item.location[1], radius)
             probes += found
             cells[item.index] = [(p[1], p[2]) for p in found]
-        if item.hash is not None and item.device_id is not None:
+        elif item.hash is not None and item.device_id is not None:
             wanted_hashes.append((item.form.id, item.hash))
     index = Index()
     for row in await store.candidates(db, probes, wanted_hashes):

@@ -23,8 +23,7 @@ from sync.hashing import canonical_bytes, content_hash
 from sync.merge import get_path
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
 
-# Raw payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
-PLAIN_JSON = msgspec.json.Decoder()
+# Payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
 LENIENT_JSON = msgspec.json.Decoder(float_hook=float)
 MSGPACK = msgspec.msgpack.Decoder()
 
@@ -163,15 +162,16 @@ async def ingest(
 
 
 def parse(index: int, raw: msgspec.Raw, media: wire.Media) -> Item:
+    parsed = wire.parse_item(raw, media)
+    if isinstance(parsed, wire.ItemError):
+        item = Item(index, loggable(raw, media))
+        item.uuid = clean_uuid(parsed.uuid)
+        item.errors += parsed.errors
+        item.hash = hashlib.sha256(canonical_bytes(item.payload)).hexdigest()  # a retry is still a duplicate
+        return item
     payload, clean = decode_payload(raw, media)
     item = Item(index, payload)
     item.clean = clean
-    parsed = wire.parse_item(raw, media)
-    if isinstance(parsed, wire.ItemError):
-        item.uuid = clean_uuid(parsed.uuid)
-        item.errors += parsed.errors
-        item.hash = hashlib.sha256(canonical_bytes(payload)).hexdigest()  # a retry is still a duplicate
-        return item
     item.sub = parsed
     item.uuid = clean_uuid(parsed.uuid)
     if item.uuid is None:
@@ -290,19 +290,23 @@ def clean_uuid(value: str | None) -> str | None:
 
 
 def decode_payload(raw: msgspec.Raw, media: wire.Media) -> tuple[Any, bool]:
-    """The item as stored in the log, and whether it was already fit for jsonb as sent.
+    """The item as the log stores it, and whether it was already fit for PostgreSQL as sent.
 
-    JSON can only carry a NUL as the escape \\u0000 and a non-finite number as an out-of-range literal
-    (which the plain decoder refuses), so most items skip the cleaning walk.
+    Call it for items that parsed. JSON text goes to jsonb untouched (no decode, no re-encode) unless
+    it holds a NUL, which only the escape \\u0000 can carry; the typed parse has already refused
+    out-of-range numbers in the answers. MessagePack is decoded and cleaned (NaN, bytes, NUL).
     """
-    if media == "json":
-        if b"\\u0000" not in bytes(raw):
-            try:
-                return PLAIN_JSON.decode(raw), True
-            except msgspec.DecodeError:
-                pass
-        return storable(LENIENT_JSON.decode(raw)), False
-    return storable(MSGPACK.decode(raw)), False
+    if media == "json" and b"\\u0000" not in bytes(raw):
+        return raw, True
+    return loggable(raw, media), False
+
+
+def loggable(raw: msgspec.Raw, media: wire.Media) -> Any:
+    """Any item as plain values jsonb accepts; bytes that are not even JSON are kept as text."""
+    try:
+        return storable(LENIENT_JSON.decode(raw) if media == "json" else MSGPACK.decode(raw))
+    except msgspec.DecodeError:
+        return bytes(raw).decode("utf-8", "replace")
 
 
 def storable(value: Any) -> Any:

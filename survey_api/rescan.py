@@ -90,16 +90,17 @@ async def examine(
     assert form is not None
     policy = dedup.policy_of(form, latest.definition if latest else {})
     types = validators.types.get(latest) if latest else {}
+    radius = policy.radius_m if policy is not None else 0.0  # without a policy: double taps only
     probes = {
-        r.id: dedup.search(form_id, r.lat, r.lon, policy.radius_m)
+        r.id: dedup.search(form_id, r.lat, r.lon, radius)
         for r in page
-        if policy is not None and r.lat is not None and r.lon is not None
+        if r.lat is not None and r.lon is not None
     }
     cells = {i: [(p[1], p[2]) for p in found] for i, found in probes.items()}
     rows = await store.candidates(
         db,
         [p for found in probes.values() for p in found],
-        [(form_id, r.content_hash) for r in page if r.content_hash and r.device_id],
+        [(form_id, r.content_hash) for r in page if r.content_hash and r.device_id and r.id not in probes],
     )
     index = dedup.Index()
     created: dict[str, tuple[datetime, str]] = {}

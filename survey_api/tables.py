@@ -191,7 +191,7 @@ class Record(Base):
             postgresql_where=text("merged_into IS NULL"),
         ),
         Index(
-            "ix_records_form_hash", "form_id", "content_hash", postgresql_where=text("merged_into IS NULL")
+            "ix_records_hash_form", "content_hash", "form_id", postgresql_where=text("merged_into IS NULL")
         ),
     )
 

@@ -13,6 +13,7 @@ that is 1 to 4 cells anywhere outside the polar caps (about 100 m × 100 m in Th
 The cell size must stay fixed for an index; the radius may change freely.
 """
 
+import functools
 import math
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -87,6 +88,7 @@ def _band(lat: float, cell_m: float) -> int:
     return min(last, max(0, math.floor((lat + 90.0) / height)))
 
 
+@functools.lru_cache(maxsize=65536)
 def _columns(band: int, cell_m: float) -> int:
     height = cell_m / M_PER_DEG
     south, north = -90.0 + band * height, min(90.0, -90.0 + (band + 1) * height)

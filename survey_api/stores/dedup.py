@@ -15,25 +15,33 @@ from survey_api import tables
 # One statement per batch: live records inside each item's search box, found through the grid-cell
 # index (a probe is one cell the item's circle touches, with the circle's bounding box), plus live
 # records with the content hash of one of the batch's items (a double tap needs no location).
+# LATERAL with OFFSET 0 (which keeps the planner from flattening it) makes every probe an index lookup
+# whatever the planner's estimates: O(log n) per probe, never a scan of the form's records.
 CANDIDATES = text(
     """
-    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash, r.created_at
-    FROM records r
-    WHERE r.id IN (
+    WITH found AS (
         SELECT n.id
         FROM unnest(
             CAST(:forms AS uuid[]), CAST(:xs AS bigint[]), CAST(:ys AS bigint[]),
             CAST(:south AS float8[]), CAST(:north AS float8[]), CAST(:west AS float8[]), CAST(:east AS float8[])
         ) AS p(form_id, x, y, south, north, west, east)
-        JOIN records n ON n.form_id = p.form_id AND n.cell_x = p.x AND n.cell_y = p.y
-            AND n.lat BETWEEN p.south AND p.north AND n.lon BETWEEN p.west AND p.east
-        WHERE n.merged_into IS NULL
+        CROSS JOIN LATERAL (
+            SELECT n.id FROM records n
+            WHERE n.form_id = p.form_id AND n.cell_x = p.x AND n.cell_y = p.y AND n.merged_into IS NULL
+                AND n.lat BETWEEN p.south AND p.north AND n.lon BETWEEN p.west AND p.east
+            OFFSET 0
+        ) n
         UNION
         SELECT n.id
         FROM unnest(CAST(:hash_forms AS uuid[]), CAST(:hashes AS text[])) AS h(form_id, content_hash)
-        JOIN records n ON n.form_id = h.form_id AND n.content_hash = h.content_hash
-        WHERE n.merged_into IS NULL
+        CROSS JOIN LATERAL (
+            SELECT n.id FROM records n
+            WHERE n.form_id = h.form_id AND n.content_hash = h.content_hash AND n.merged_into IS NULL
+            OFFSET 0
+        ) n
     )
+    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash, r.created_at
+    FROM found CROSS JOIN LATERAL (SELECT * FROM records r WHERE r.id = found.id OFFSET 0) r
     """
 )
 

@@ -40,10 +40,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_observations")),
     )
     op.create_index(op.f("ix_observations_record_id"), "observations", ["record_id"])
+    # Double taps of items without a location; hash first, so it never looks like the cell index.
     op.create_index(
-        "ix_records_form_hash",
+        "ix_records_hash_form",
         "records",
-        ["form_id", "content_hash"],
+        ["content_hash", "form_id"],
         postgresql_where=sa.text("merged_into IS NULL"),
     )
     op.add_column("duplicate_pairs", sa.Column("kept_id", sa.UUID(), nullable=True))
@@ -62,6 +63,6 @@ def downgrade() -> None:
     op.drop_index("ix_duplicate_pairs_candidate", table_name="duplicate_pairs")
     op.drop_column("duplicate_pairs", "decided_by_user")
     op.drop_column("duplicate_pairs", "kept_id")
-    op.drop_index("ix_records_form_hash", table_name="records")
+    op.drop_index("ix_records_hash_form", table_name="records")
     op.drop_index(op.f("ix_observations_record_id"), table_name="observations")
     op.drop_table("observations")
