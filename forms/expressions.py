@@ -4,8 +4,10 @@ Bounded in length and depth so a hostile form cannot exhaust the server. `compil
 AST into nested closures once, so a validator evaluates rules without re-walking the tree.
 """
 
+import operator
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -203,6 +205,10 @@ Compiled = Callable[[Any, Mapping[str, Any]], Any]
 
 def compile_expr(expr: Expr) -> Compiled:
     """Closures taking (current value, answers by name); built once, evaluated many times."""
+    test = _numeric_test(expr)
+    if test is not None:  # `. >= 0 and . <= 20`: one number() and plain float comparisons
+        number = functions.number
+        return lambda cur, env: test(number(cur))
     if isinstance(expr, Num | Str):
         const = expr.value
         return lambda cur, env: const
@@ -215,19 +221,78 @@ def compile_expr(expr: Expr) -> Compiled:
         inner = compile_expr(expr.operand)
         return lambda cur, env: -functions.number(inner(cur, env))
     if isinstance(expr, Call):
-        fn = functions.FUNCTIONS[expr.name]
-        args = [compile_expr(a) for a in expr.args]
-        if expr.name == "if":  # evaluate only the branch taken
-            c, a, b = args
-            return lambda cur, env: a(cur, env) if functions.boolean(c(cur, env)) else b(cur, env)
-        return lambda cur, env: fn(*[f(cur, env) for f in args])
+        return _compile_call(expr)
     left, right, op = compile_expr(expr.left), compile_expr(expr.right), expr.op
+    boolean = functions.boolean
     if op == "and":
-        return lambda cur, env: functions.boolean(left(cur, env)) and functions.boolean(right(cur, env))
+        return lambda cur, env: boolean(left(cur, env)) and boolean(right(cur, env))
     if op == "or":
-        return lambda cur, env: functions.boolean(left(cur, env)) or functions.boolean(right(cur, env))
+        return lambda cur, env: boolean(left(cur, env)) or boolean(right(cur, env))
     binary = functions.BINARY[op]
     return lambda cur, env: binary(left(cur, env), right(cur, env))
+
+
+def _compile_call(expr: Call) -> Compiled:
+    fn = functions.FUNCTIONS[expr.name]
+    args = [compile_expr(a) for a in expr.args]
+    if expr.name == "if":  # evaluate only the branch taken
+        c, a, b = args
+        boolean = functions.boolean
+        return lambda cur, env: a(cur, env) if boolean(c(cur, env)) else b(cur, env)
+    if expr.name == "regex" and isinstance(expr.args[1], Str):  # the usual literal pattern
+        match, value = functions.regex_matcher(expr.args[1].value), args[0]
+        return lambda cur, env: match(value(cur, env))
+    if not args:
+        return lambda cur, env: fn()
+    if len(args) == 1:
+        (a,) = args
+        return lambda cur, env: fn(a(cur, env))
+    if len(args) == 2:
+        a, b = args
+        return lambda cur, env: fn(a(cur, env), b(cur, env))
+    return lambda cur, env: fn(*[f(cur, env) for f in args])
+
+
+# `partial(op, c)(x)` is `op(c, x)`: the literal on the left, as in `c op .`; `. op c` flips op.
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _numeric_test(expr: Expr) -> Callable[[float], bool] | None:
+    """`.` compared with number literals, joined by and/or, as a test on number(.); else None.
+
+    Exact, not an approximation: `<`, `<=`, `>`, `>=` with a number on one side compare number() of
+    both sides, and number() of a missing answer is NaN whether it arrives as None or as "".
+    """
+    if not isinstance(expr, BinOp):
+        return None
+    if expr.op in ("and", "or"):
+        left, right = _numeric_test(expr.left), _numeric_test(expr.right)
+        if left is None or right is None:
+            return None
+        if expr.op == "and":
+            return lambda x: left(x) and right(x)
+        return lambda x: left(x) or right(x)
+    if expr.op not in _OPS:
+        return None
+    if isinstance(expr.right, Current) and (const := _literal(expr.left)) is not None:
+        return partial(_OPS[expr.op], const)
+    if isinstance(expr.left, Current) and (const := _literal(expr.right)) is not None:
+        return partial(_OPS[_FLIPPED[expr.op]], const)
+    return None
+
+
+def _literal(expr: Expr) -> float | None:
+    if isinstance(expr, Num):
+        return expr.value
+    if isinstance(expr, Neg) and isinstance(expr.operand, Num):
+        return -expr.operand.value
+    return None
 
 
 def _get(env: Mapping[str, Any], name: str) -> Any:

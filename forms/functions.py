@@ -15,19 +15,30 @@ NAN = float("nan")
 MAX_REGEX_INPUT = 10_000
 
 
+def ascii_digits(text: str) -> str:
+    """Thai digits as ASCII ones; translate() is slow, and ASCII text (the usual case) has none."""
+    return text if text.isascii() else text.translate(THAI_DIGITS)
+
+
 def number(value: Any) -> float:
     """XPath number(): NaN for anything that is not a number (including empty)."""
+    if type(value) is float:  # the common cases first: exact types, so bool still goes below
+        return value
+    if type(value) is int:
+        return float(value)
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
-        text = value.translate(THAI_DIGITS)
+        text = ascii_digits(value)
         return float(text) if _NUMBER.fullmatch(text) else NAN
     return NAN
 
 
 def string(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -138,6 +149,22 @@ def _regex(value: Any, pattern: Any) -> bool:
         return _pattern(string(pattern)).search(text) is not None
     except re.error:
         return False
+
+
+def regex_matcher(pattern: str) -> Callable[[Any], bool]:
+    """`regex(value, 'literal')` with the pattern compiled once; a bad pattern never matches."""
+    try:
+        compiled: re.Pattern[str] | None = re.compile(pattern)
+    except re.error:
+        compiled = None
+
+    def match(value: Any) -> bool:
+        text = string(value)
+        if len(text) > MAX_REGEX_INPUT or compiled is None:
+            return False
+        return compiled.search(text) is not None
+
+    return match
 
 
 def _int(value: Any) -> float:

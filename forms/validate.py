@@ -13,7 +13,7 @@ from forms.errors import Problem
 from forms.expressions import Compiled, ExpressionError, compile_expr, parse
 from forms.functions import boolean
 from forms.model import Field, FormDefinition, definition_hash, iter_fields, label_text
-from forms.values import BadValue, Coercer, coercers
+from forms.values import UNCHANGED, BadValue, Coercer, coercers
 
 IGNORED_KEYS = frozenset({"meta"})  # ODK's instanceID block; the uuid travels outside the answers
 
@@ -25,23 +25,31 @@ class Validated(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Node:
+    """One field, with what `validate` needs per answer worked out once at compile time."""
+
     __slots__ = (
         "children",
         "choices",
         "coerce",
-        "kind",
+        "is_group",
+        "is_repeat",
         "message",
         "name",
         "names",
+        "native",
+        "parent",
         "relevant",
         "required",
         "rule",
     )
 
-    def __init__(self, field: Field, coerce: Coercer | None) -> None:
+    def __init__(self, field: Field, coerce: Coercer | None, parent: "_Node | None") -> None:
         self.name = field.name
-        self.kind = field.type
+        self.is_group = field.type == "group"
+        self.is_repeat = field.type == "repeat"
         self.coerce = coerce
+        self.native: type | None = UNCHANGED.get(field.type)  # a value of this type is stored as given
+        self.parent = parent  # the group around it in the same scope, whose relevance gates its own
         self.required = field.required
         self.relevant = _compile(field.relevant)
         self.rule = _compile(field.constraint)
@@ -63,11 +71,16 @@ def _compile(text: str | None) -> Compiled | None:
         return None
 
 
+# What is left to judge once a scope is filled: (node, its value, the loc of its container).
+_Rules = list[tuple[_Node, Any, list[str | int]]]
+_Repeats = list[tuple[_Node, list[Any], list[str | int]]]
+
+
 class Validator:
     def __init__(self, defn: FormDefinition, timezone: str = "Asia/Bangkok") -> None:
         self._coercers = coercers(ZoneInfo(timezone))
         self._defn = defn
-        self.nodes = self._build(defn.fields)
+        self.nodes = self._build(defn.fields, None)
         self.names = frozenset(n.name for n in self.nodes)
         paths = dict(iter_fields(defn))
         self.sensitive_paths: frozenset[str] = frozenset(p for p, f in paths.items() if f.sensitive)
@@ -75,21 +88,24 @@ class Validator:
         first_point = next((p for p, f in paths.items() if f.type == "geopoint"), None)
         self.location_path: str | None = policy or first_point
 
-    def _build(self, fields: list[Field]) -> list["_Node"]:
+    def _build(self, fields: list[Field], parent: _Node | None) -> list["_Node"]:
         nodes = []
         names = {f.name for f in fields}
         for field in fields:
             if field.type == "note":
                 continue
-            node = _Node(field, self._coercers.get(field.type))
+            node = _Node(field, self._coercers.get(field.type), parent)
             if field.choices and not field.or_other and field.choices in self._defn.choices:
                 node.choices = frozenset(c.value for c in self._defn.choices[field.choices])
+                if field.type == "select_one" and all(c == c.strip() for c in node.choices):
+                    node.native = str  # a listed choice is already stripped, so it is stored as given
             if field.fields:
-                node.children = self._build(field.fields)
+                node.children = self._build(field.fields, node if node.is_group else None)
                 node.names = frozenset(c.name for c in node.children)
             nodes.append(node)
             if field.or_other and f"{field.name}_other" not in names:  # the free text ODK sends with it
-                nodes.append(_Node(Field(name=f"{field.name}_other", type="text"), self._coercers["text"]))
+                other = Field(name=f"{field.name}_other", type="text")
+                nodes.append(_Node(other, self._coercers["text"], parent))
         return nodes
 
     def validate(self, raw: dict[str, Any]) -> Validated:
@@ -113,25 +129,31 @@ class Validator:
         issues: list[Problem],
         errors: list[Problem],
     ) -> None:
-        """One repeat instance (or the whole form): coerce every value, then judge the rules."""
-        rules: list[tuple[_Node, list[str | int], Any, _Node | None]] = []
-        repeats: list[tuple[_Node, list[Any], list[str | int]]] = []
-        self._fill(nodes, names, raw, out, env, loc, None, rules, repeats, issues, errors)
-        relevance: dict[int, bool] = {}
-        for node, here, value, parent in rules:
-            relevant = parent is None or relevance.get(id(parent), True)
-            if relevant and node.relevant is not None:
-                relevant = _judge(node.relevant, value, env, True)
-            relevance[id(node)] = relevant
-            if not relevant:
+        """One repeat instance (or the whole form): coerce every value, then judge the rules.
+
+        Only nodes that could raise an issue are judged (a required answer that is missing, a
+        present answer with a constraint) plus groups, whose relevance gates their children.
+        """
+        rules: _Rules = []
+        repeats: _Repeats = []
+        self._fill(nodes, names, raw, out, env, loc, rules, repeats, issues, errors)
+        relevance: dict[_Node, bool] = {}
+        for node, value, where in rules:
+            parent = node.parent
+            if parent is not None and not relevance[parent]:
+                relevant = False
+            else:
+                relevant = node.relevant is None or _judge(node.relevant, value, env)
+            if node.is_group:
+                relevance[node] = relevant
+            elif not relevant:
                 continue
-            if node.kind == "group":
-                continue
-            if value is None:
-                if node.required:
-                    issues.append(Problem(loc=here, code="required", message="a required answer is missing"))
-            elif node.rule is not None and not _judge(node.rule, value, env, True):
-                issues.append(Problem(loc=here, code="constraint", message=node.message))
+            elif value is None:
+                issues.append(
+                    Problem(loc=[*where, node.name], code="required", message="a required answer is missing")
+                )
+            elif not _judge(node.rule, value, env):  # type: ignore[arg-type]
+                issues.append(Problem(loc=[*where, node.name], code="constraint", message=node.message))
         for node, items, here in repeats:
             instances = []
             for i, item in enumerate(items):
@@ -153,60 +175,47 @@ class Validator:
         out: dict[str, Any],
         env: dict[str, Any],
         loc: list[str | int],
-        group: _Node | None,
-        rules: list[tuple[_Node, list[str | int], Any, _Node | None]],
-        repeats: list[tuple[_Node, list[Any], list[str | int]]],
+        rules: _Rules,
+        repeats: _Repeats,
         issues: list[Problem],
         errors: list[Problem],
     ) -> None:
         found = 0
         for node in nodes:
-            value = raw.get(node.name)
+            name = node.name
+            value = raw.get(name)
             if value is not None:
                 found += 1
-            if value == "" or value == []:  # empty answers are missing answers
-                value = None
-            kind = node.kind
-            if kind == "group":
-                sub: dict[str, Any] = {}
-                if value is not None and not isinstance(value, dict):
-                    errors.append(
-                        Problem(loc=[*loc, node.name], code="wrong_type", message="a group must be an object")
-                    )
+                if (
+                    type(value) is node.native
+                    and value != ""
+                    and (node.choices is None or value in node.choices)
+                ):  # already typed, and nothing to report about it
+                    out[name] = value
+                    env[name] = value
+                    if node.rule is not None:
+                        rules.append((node, value, loc))
+                    continue
+                if value == "" or value == []:  # empty answers are missing answers
                     value = None
-                rules.append((node, [*loc, node.name], sub, group))
-                self._fill(
-                    node.children,
-                    node.names,
-                    value or {},
-                    sub,
-                    env,
-                    [*loc, node.name],
-                    node,
-                    rules,
-                    repeats,
-                    issues,
-                    errors,
-                )
-                if sub:
-                    out[node.name] = sub
+            if node.is_group:
+                self._fill_group(node, value, out, env, loc, rules, repeats, issues, errors)
                 continue
-            if kind == "repeat":
+            if node.is_repeat:
                 if value is not None:
                     if isinstance(value, list):
-                        repeats.append((node, value, [*loc, node.name]))
+                        repeats.append((node, value, [*loc, name]))
                     else:
                         errors.append(
-                            Problem(
-                                loc=[*loc, node.name], code="wrong_type", message="a repeat must be a list"
-                            )
+                            Problem(loc=[*loc, name], code="wrong_type", message="a repeat must be a list")
                         )
                         value = None
             elif value is not None:
+                here = [*loc, name]
                 try:
-                    value = node.coerce(value, [*loc, node.name], issues)  # type: ignore[misc]
+                    value = node.coerce(value, here, issues)  # type: ignore[misc]
                 except BadValue as exc:
-                    errors.append(Problem(loc=[*loc, node.name], code=exc.code, message=exc.message))
+                    errors.append(Problem(loc=here, code=exc.code, message=exc.message))
                     value = None
                 else:
                     if node.choices is not None:
@@ -215,15 +224,18 @@ class Validator:
                             if choice not in node.choices:
                                 issues.append(
                                     Problem(
-                                        loc=[*loc, node.name],
+                                        loc=[*loc, name],
                                         code="not_in_choices",
                                         message=f"{choice!r} is not a choice",
                                     )
                                 )
-                    out[node.name] = value
-                    env[node.name] = value
-            if node.required or node.relevant is not None or node.rule is not None or group is not None:
-                rules.append((node, [*loc, node.name], value, group))
+                    out[name] = value
+                    env[name] = value
+            if value is None:
+                if node.required:
+                    rules.append((node, None, loc))
+            elif node.rule is not None:
+                rules.append((node, value, loc))
         if found != len(raw):
             for key in raw:
                 if key not in names and key not in IGNORED_KEYS:
@@ -235,13 +247,37 @@ class Validator:
                         )
                     )
 
+    def _fill_group(
+        self,
+        node: _Node,
+        value: Any,
+        out: dict[str, Any],
+        env: dict[str, Any],
+        loc: list[str | int],
+        rules: _Rules,
+        repeats: _Repeats,
+        issues: list[Problem],
+        errors: list[Problem],
+    ) -> None:
+        """A group shares its scope: its answers nest in `out`, its names join the same `env`."""
+        here = [*loc, node.name]
+        if value is not None and not isinstance(value, dict):
+            errors.append(Problem(loc=here, code="wrong_type", message="a group must be an object"))
+            value = None
+        sub: dict[str, Any] = {}
+        rules.append((node, sub, loc))
+        self._fill(node.children, node.names, value or {}, sub, env, here, rules, repeats, issues, errors)
+        if sub:
+            out[node.name] = sub
 
-def _judge(rule: Compiled, value: Any, env: dict[str, Any], default: bool) -> bool:
+
+def _judge(rule: Compiled, value: Any, env: dict[str, Any]) -> bool:
     """An expression that fails at run time counts as passing: the server never invents a problem."""
     try:
-        return boolean(rule(value, env))
+        result = rule(value, env)
+        return result if result.__class__ is bool else boolean(result)
     except Exception:
-        return default
+        return True
 
 
 def compile_validator(defn: FormDefinition, timezone: str = "Asia/Bangkok") -> Validator:

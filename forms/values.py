@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from forms.errors import Problem
-from forms.functions import THAI_DIGITS
+from forms.functions import ascii_digits
 
 Loc = list[str | int]
 Coercer = Callable[[Any, Loc, list[Problem]], Any]
@@ -35,12 +35,14 @@ def _finite(x: float, what: str) -> float:
 
 
 def _to_float(raw: Any, what: str = "value") -> float:
+    if type(raw) is float and math.isfinite(raw):  # the common case, checked first
+        return raw
     if isinstance(raw, bool):
         raise BadValue("not_a_number", f"{what}: expected a number, got a boolean")
     if isinstance(raw, int | float):
         return _finite(float(raw), what)
     if isinstance(raw, str):
-        text = raw.translate(THAI_DIGITS).strip()
+        text = ascii_digits(raw).strip()
         if _DECIMAL.fullmatch(text):
             return _finite(float(text), what)
     raise BadValue("not_a_number", f"{what}: expected a number, got {raw!r}"[:200])
@@ -50,7 +52,7 @@ def integer(raw: Any, loc: Loc, issues: list[Problem]) -> int:
     if type(raw) is int:
         return raw
     if isinstance(raw, str):
-        text = raw.translate(THAI_DIGITS).strip()
+        text = ascii_digits(raw).strip()
         if _INT.fullmatch(text):
             return int(text)
     x = _to_float(raw)
@@ -82,8 +84,11 @@ def select_one(raw: Any, loc: Loc, issues: list[Problem]) -> str:
 def select_multiple(raw: Any, loc: Loc, issues: list[Problem]) -> list[str]:
     if isinstance(raw, str):
         return raw.split()
-    if isinstance(raw, list) and all(isinstance(v, str | int) and not isinstance(v, bool) for v in raw):
-        return [str(v) for v in raw]
+    if isinstance(raw, list):
+        if all(type(v) is str for v in raw):
+            return list(raw)
+        if all(isinstance(v, str | int) and not isinstance(v, bool) for v in raw):
+            return [str(v) for v in raw]
     raise BadValue("wrong_type", "expected a list of choice values or a space-separated string")
 
 
@@ -100,7 +105,7 @@ def _be_check(year: int, loc: Loc, issues: list[Problem]) -> None:
 
 def date(raw: Any, loc: Loc, issues: list[Problem]) -> str:
     if isinstance(raw, str):
-        value = raw.translate(THAI_DIGITS).strip()
+        value = ascii_digits(raw).strip()
         try:
             parsed = dt.date.fromisoformat(value) if len(value) == 10 else None
         except ValueError:
@@ -116,7 +121,7 @@ def make_datetime(default_tz: dt.tzinfo) -> Coercer:
 
     def datetime(raw: Any, loc: Loc, issues: list[Problem]) -> str:
         try:
-            parsed = dt.datetime.fromisoformat(raw.translate(THAI_DIGITS).strip())
+            parsed = dt.datetime.fromisoformat(ascii_digits(raw).strip())
         except (AttributeError, ValueError, TypeError):
             raise BadValue("not_a_datetime", f"expected an RFC 3339 date-time, got {raw!r}"[:200]) from None
         if parsed.tzinfo is None:
@@ -212,6 +217,10 @@ def photo(raw: Any, loc: Loc, issues: list[Problem]) -> str:
 
 def as_given(raw: Any, loc: Loc, issues: list[Problem]) -> Any:
     return raw
+
+
+# Field types whose coercer returns a value of exactly this type as given: the validator skips the call.
+UNCHANGED: dict[str, type] = {"text": str, "integer": int, "photo": str}
 
 
 def coercers(default_tz: dt.tzinfo) -> dict[str, Coercer]:

@@ -30,7 +30,29 @@ def canonical_bytes(value: Any) -> bytes:
     return _ENCODER.encode(_canonical(value))
 
 
+# Values that encode canonically as they are; exact types, so a subclass takes the general rules.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _canonical(value: Any) -> Any:
+    """Exact types first (all a decoded body holds), with plain values copied without a call."""
+    t = type(value)
+    if t is float:
+        if value.is_integer():
+            return int(value) if abs(value) < 2**53 else value
+        return value if math.isfinite(value) else repr(value)
+    if t is dict:
+        return {
+            k if type(k) is str else str(k): v if type(v) in _PLAIN else _canonical(v)
+            for k, v in value.items()
+        }
+    if t is list:
+        return [v if type(v) in _PLAIN else _canonical(v) for v in value]
+    return _general(value)
+
+
+def _general(value: Any) -> Any:
+    """The rules themselves, for subclasses and tuples (and anything else, returned as it is)."""
     if isinstance(value, float):
         if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
             return int(value)

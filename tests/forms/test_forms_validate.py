@@ -134,3 +134,99 @@ def test_location_and_sensitive_paths_and_cache() -> None:
         dedup=DedupPolicy(location_field="b"),
     )
     assert compile_validator(with_policy).location_path == "b"
+
+
+def located(problems: list) -> list[tuple[tuple, str]]:
+    return [(tuple(p.loc), p.code) for p in problems]
+
+
+def test_typed_values_are_stored_as_given_and_still_judged() -> None:
+    result = compile_validator(FORM).validate(
+        {
+            "location": "14 100",
+            "shop_name": "ร้านป้าศรี",
+            "surface": "concrete",
+            "owner_phone": "",
+            "trees": [{"species": "ต้นหูกวาง", "girth_cm": 0}, {"girth_cm": 12}],
+        }
+    )
+    assert result.answers["shop_name"] == "ร้านป้าศรี" and result.answers["surface"] == "concrete"
+    assert "owner_phone" not in result.answers  # an empty string is a missing answer
+    assert result.answers["trees"] == [{"species": "ต้นหูกวาง", "girth_cm": 0}, {"girth_cm": 12}]
+    assert located(result.issues) == [(("trees", 0, "girth_cm"), "constraint")]
+    loose = compile_validator(FORM).validate({"location": "14 100", "shop_name": 5, "surface": " concrete "})
+    assert loose.answers["shop_name"] == "5" and loose.answers["surface"] == "concrete"
+    assert loose.issues == []
+    number = compile_validator(FORM).validate({"location": "14 100", "surface": 3})
+    assert number.answers["surface"] == "3"
+    assert located(number.issues) == [(("surface",), "not_in_choices")]
+
+
+def test_issues_and_answers_keep_form_order() -> None:
+    result = compile_validator(FORM).validate(
+        {
+            "location": "14.97 102.1 0 0",
+            "width_m": 30,
+            "obstacles": "other vendor gravel",
+            "trees": [{"girth_cm": 0, "x": 1}, 7, {"girth_cm": "12"}],
+            "zz": 1,
+            "meta": {"instanceID": "uuid:1"},
+        }
+    )
+    assert list(result.answers) == ["location", "width_m", "obstacles", "trees"]
+    assert located(result.issues) == [
+        (("location",), "zero_accuracy"),
+        (("obstacles",), "not_in_choices"),
+        (("zz",), "unknown_field"),
+        (("width_m",), "constraint"),
+        (("other_obstacle",), "required"),
+        (("trees", 0, "x"), "unknown_field"),
+        (("trees", 0, "girth_cm"), "constraint"),
+    ]
+    assert located(result.errors) == [(("trees", 1), "wrong_type")]
+
+
+SHOPS = FormDefinition(
+    key="shops",
+    version="1",
+    title="Shops",
+    fields=[
+        Field(name="open", type="select_one", choices="yn", required=True),
+        Field(
+            name="shop",
+            type="group",
+            relevant="${open} = 'yes'",
+            fields=[
+                Field(name="name", type="text", required=True),
+                Field(name="staff", type="integer", constraint=". >= 1 and . <= 50"),
+                Field(name="hours", type="group", fields=[Field(name="opens", type="time", required=True)]),
+            ],
+        ),
+        Field(
+            name="visits",
+            type="repeat",
+            fields=[Field(name="day", type="date", required=True), Field(name="n", type="integer")],
+        ),
+    ],
+    choices={"yn": [Choice(value="yes"), Choice(value="no")]},
+)
+
+
+def test_a_group_gates_its_children_and_nests_their_answers() -> None:
+    validator = compile_validator(SHOPS)
+    closed = validator.validate({"open": "no", "shop": {"staff": 99}})
+    assert closed.answers == {"open": "no", "shop": {"staff": 99}} and closed.issues == []
+    opened = validator.validate(
+        {"open": "yes", "shop": {"staff": 99, "hours": {}, "owner": "x"}, "visits": [{"n": 1}]}
+    )
+    assert opened.answers == {"open": "yes", "shop": {"staff": 99}, "visits": [{"n": 1}]}
+    assert located(opened.issues) == [
+        (("shop", "owner"), "unknown_field"),
+        (("shop", "name"), "required"),
+        (("shop", "staff"), "constraint"),
+        (("shop", "hours", "opens"), "required"),
+        (("visits", 0, "day"), "required"),
+    ]
+    wrong = validator.validate({"open": "yes", "shop": "closed", "visits": {"n": 1}})
+    assert located(wrong.errors) == [(("shop",), "wrong_type"), (("visits",), "wrong_type")]
+    assert located(wrong.issues) == [(("shop", "name"), "required"), (("shop", "hours", "opens"), "required")]
