@@ -24,7 +24,7 @@ from survey_api.routes.projects import ProjectController
 from survey_api.routes.records import RecordController, ReviewController
 from survey_api.routes.sync import SyncController
 from survey_api.routes.users import UserController
-from survey_api.settings import Settings
+from survey_api.settings import Settings, load_settings
 
 API_CONTROLLERS = [
     UserController,
@@ -78,3 +78,8 @@ def create_app(
         state=State({"settings": settings, "sessionmaker": sessionmaker, "validators": Validators()}),
         debug=False,
     )
+
+
+def from_environment() -> Litestar:
+    """The app of each `serve --workers N` process: settings from `SURVEY_*`, the database URL resolved."""
+    return create_app(load_settings())

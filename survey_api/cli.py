@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -55,9 +56,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-            uvicorn.run(
-                create_app(resolved), host=args.host, port=args.port, log_level="info", access_log=False
-            )
+            if args.workers > 1:  # each worker builds its app from the environment, URL resolved here
+                os.environ["SURVEY_DATABASE_URL"] = resolved.database_url or ""
+                uvicorn.run(
+                    "survey_api.app:from_environment",
+                    factory=True,
+                    workers=args.workers,
+                    host=args.host,
+                    port=args.port,
+                    log_level="info",
+                    access_log=False,
+                )
+            else:
+                uvicorn.run(
+                    create_app(resolved), host=args.host, port=args.port, log_level="info", access_log=False
+                )
     except KeyboardInterrupt:
         pass
     return 0
@@ -109,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="apply migrations, then serve HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes sharing the port (default 1)")
     serve.set_defaults(run=cmd_serve)
 
     sub.add_parser("migrate", help="apply migrations and exit").set_defaults(run=cmd_migrate)

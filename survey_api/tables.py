@@ -175,7 +175,7 @@ class Record(Base):
     created_at: Mapped[datetime] = created()
     updated_at: Mapped[datetime] = created()
     observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Both set by the `records_bump` trigger on every insert and update (see migration 0001).
+    # Both from the column defaults on insert and the `records_bump` trigger on update (migrations 0001, 0002).
     change_seq: Mapped[int] = mapped_column(BigInteger, change_seq, server_default=change_seq.next_value())
     change_xid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
@@ -191,7 +191,10 @@ class Record(Base):
             postgresql_where=text("merged_into IS NULL"),
         ),
         Index(
-            "ix_records_hash_form", "content_hash", "form_id", postgresql_where=text("merged_into IS NULL")
+            "ix_records_hash_form",
+            "content_hash",
+            "form_id",
+            postgresql_where=text("merged_into IS NULL AND lat IS NULL"),
         ),
     )
 

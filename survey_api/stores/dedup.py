@@ -14,7 +14,8 @@ from survey_api import tables
 
 # One statement per batch: live records inside each item's search box, found through the grid-cell
 # index (a probe is one cell the item's circle touches, with the circle's bounding box), plus live
-# records with the content hash of one of the batch's items (a double tap needs no location).
+# records without a location having the content hash of an item without one (a double tap of a
+# located item has the very same point, so its own cell finds it).
 # LATERAL with OFFSET 0 (which keeps the planner from flattening it) makes every probe an index lookup
 # whatever the planner's estimates: O(log n) per probe, never a scan of the form's records.
 CANDIDATES = text(
@@ -36,7 +37,8 @@ CANDIDATES = text(
         FROM unnest(CAST(:hash_forms AS uuid[]), CAST(:hashes AS text[])) AS h(form_id, content_hash)
         CROSS JOIN LATERAL (
             SELECT n.id FROM records n
-            WHERE n.form_id = h.form_id AND n.content_hash = h.content_hash AND n.merged_into IS NULL
+            WHERE n.content_hash = h.content_hash AND n.form_id = h.form_id
+                AND n.merged_into IS NULL AND n.lat IS NULL
             OFFSET 0
         ) n
     )
