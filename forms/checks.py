@@ -47,7 +47,7 @@ def check(defn: FormDefinition) -> tuple[list[Problem], list[str]]:
                 )
             seen.add(choice.value)
     if defn.dedup is not None:
-        problems += _check_dedup(defn)
+        problems += check_policy(defn)
     return problems, warnings
 
 
@@ -147,7 +147,8 @@ def check_expression(
         )
 
 
-def _check_dedup(defn: FormDefinition) -> list[Problem]:
+def check_policy(defn: FormDefinition) -> list[Problem]:
+    """The definition's `dedup` block against its fields: paths, rules, score bars, radius and window."""
     policy = defn.dedup
     assert policy is not None
     paths = {path: field.type for path, field in iter_fields(defn)}

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from forms import diff as form_diff
-from forms.checks import check_renames
+from forms.checks import check_policy, check_renames
 from forms.errors import InvalidDefinition
 from forms.model import DedupPolicy, FormDefinition, decode_checked, definition_hash, load_definition
 from forms.xlsform import load_xlsform
@@ -201,9 +201,16 @@ class FormController(Controller):
     async def put_policy(
         self, project: FromPath[str], key: FromPath[str], data: JSONBody[DedupPolicy], db: DB, user: Caller
     ) -> dict[str, Any]:
-        """Set the form's duplicate policy; it applies to submissions received from now on."""
+        """Set the form's duplicate policy; it applies to submissions received from now on.
+
+        Checked against the form's newest version: fields that exist, a geopoint location, known
+        survivorship rules, 0 <= review_score <= auto_merge_score <= 1, a positive radius and window.
+        `POST .../dedup/rescan` applies it to the records already stored."""
         access = await member(db, project, user, Action.MANAGE)
         form = await require_form(db, access.id, key)
+        newest = (await forms.versions(db, form.id, published_only=False))[-1]
+        if problems := check_policy(msgspec.structs.replace(load_definition(newest.definition), dedup=data)):
+            raise InvalidDefinition(problems)
         policy = msgspec.structs.asdict(data)
         await forms.set_policy(db, form.id, policy)
         await projects.audit(

@@ -212,3 +212,21 @@ async def test_duplicate_policy_can_be_set(client: AsyncClient, member) -> None:
         "/api/v1/projects/korat/forms/sidewalk_json/dedup", json={"radius": 15}, headers=coordinator.headers
     )
     assert bad.status_code == 422
+
+
+async def test_a_duplicate_policy_is_checked_against_the_form(client: AsyncClient, member) -> None:
+    coordinator = await member("coordinator")
+    await client.post("/api/v1/projects/korat/forms", json=SIDEWALK_JSON, headers=coordinator.headers)
+    policy = {
+        "radius_m": 0,
+        "match_fields": ["shop_name", "no_such_field"],
+        "auto_merge_score": 0.5,
+        "review_score": 0.7,
+        "survivorship": {"shop_name": "loudest"},
+    }
+    response = await client.put(
+        "/api/v1/projects/korat/forms/sidewalk_json/dedup", json=policy, headers=coordinator.headers
+    )
+    assert response.status_code == 422
+    codes = {e["code"] for e in response.json()["errors"]}
+    assert codes == {"unknown_field", "unknown_rule", "bad_scores", "not_positive"}
