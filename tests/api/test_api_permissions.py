@@ -49,6 +49,8 @@ def endpoints(record_id: str, user_id: str) -> list[tuple[str, str, str, Any]]:
         (Action.PUSH, "GET", f"{P}/sync/changes", lambda: None),
         (Action.REVIEW, "GET", f"{P}/review/conflicts", lambda: None),
         (Action.REVIEW, "GET", f"{P}/quarantine", lambda: None),
+        (Action.REVIEW, "GET", f"{P}/review/duplicates", lambda: None),
+        (Action.MANAGE, "POST", f"{P}/forms/sidewalk_audit/dedup/rescan", lambda: None),
         (
             Action.REVIEW,
             "PATCH",
@@ -98,4 +100,4 @@ async def test_every_role_against_every_endpoint(client: AsyncClient, world: dic
                 assert response.json()["status"] == 403
         anonymous = await client.request(method, path)
         assert anonymous.status_code == 401, (method, path)
-    assert len(table) == len(ROLES) * 16
+    assert len(table) == len(ROLES) * 18
