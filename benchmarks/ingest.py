@@ -67,6 +67,10 @@ def form_definition() -> dict[str, Any]:
         "title": {"th": "สำรวจถนน", "en": "Street audit"},
         "fields": fields,
         "choices": {"surface": [{"value": c} for c in CHOICES]},
+        "dedup": {
+            "radius_m": 25,
+            "match_fields": ["text_0"],
+        },  # duplicate detection on, as DESIGN.md's target says
     }
 
 
@@ -110,7 +114,8 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, root: Path, database_url: str | None, profile: str | None) -> None:
+    def __init__(self, root: Path, database_url: str | None, profile: str | None, workers: int = 1) -> None:
+        self.workers = workers
         self.root = root
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
         self.env["SURVEY_DATA_DIR"] = str(root / "data")
@@ -134,6 +139,7 @@ class Server:
     def start(self) -> None:
         runner = ["-m", "cProfile", "-o", self.profile] if self.profile else []
         command = [sys.executable, *runner, "-m", "survey_api.cli", "serve", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
         with self.log_path.open("wb") as err:
             self.process = subprocess.Popen(
                 command, env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err
@@ -304,6 +310,7 @@ def main() -> int:
     parser.add_argument("--preload", type=int, default=100_000, help="records loaded before measuring")
     parser.add_argument("--preload-batch-size", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=2, help="clients pushing at once")
+    parser.add_argument("--workers", type=int, default=1, help="`serve --workers` (default 1)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database; default: embedded, temp dir")
     parser.add_argument("--profile", help="run the server under cProfile and write its stats here")
     parser.add_argument("--seed", type=int, default=7)
@@ -312,7 +319,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="survey-bench-"))
-    server = Server(root, args.database_url, args.profile)
+    server = Server(root, args.database_url, args.profile, args.workers)
     embedded = None
     figures: dict[str, Any] = {"parameters": {k: v for k, v in vars(args).items()}}
     try:

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pytest
+from rapidfuzz import fuzz
 
 from sync.dedup import (
     Candidate,
@@ -29,6 +31,29 @@ def near(metres):
 def test_thai_name_with_and_without_space_match():
     assert text_similarity("ร้านข้าวแกง ป้าศรี", "ร้านข้าวแกงป้าศรี") == 1.0
     assert text_similarity("ร้านข้าวแกง\u200bป้าศรี", "ร้านข้าวแกงป้าศรี") == 1.0
+
+
+def test_a_shared_trade_word_does_not_hide_another_owner():
+    # Same trade, different owners: the plain ratio (0.86) would fold them on the spot; each
+    # differing character now counts against at most 8 shared ones.
+    assert fuzz.ratio("ร้านก๋วยเตี๋ยวต้มยำยายเพ็ญ", "ร้านก๋วยเตี๋ยวต้มยำยายหนู") > 86
+    assert text_similarity("ร้านก๋วยเตี๋ยวต้มยำยายเพ็ญ", "ร้านก๋วยเตี๋ยวต้มยำยายหนู") < 0.75
+    assert text_similarity("ร้านผัดไทยพี่ต้อม", "ร้าน ผัดไทย พี่อ้อย") <= 0.8
+    assert text_similarity("ร้านกาแฟป้าศรี", "ร้านข้าวแกงป้าศรี") < 0.75  # same owner, other trade
+    inc = Incoming(lat=LAT, lon=LON, answers={"shop_name": "ร้านก๋วยเตี๋ยวต้มยำยายเพ็ญ"})
+    cand = Candidate(record_id="r", lat=LAT, lon=LON, answers={"shop_name": "ร้านก๋วยเตี๋ยวต้มยำยายหนู"})
+    s = score(POLICY, inc, cand)
+    assert s is not None and classify(s, POLICY) == "review"
+
+
+def test_typos_and_a_dropped_leading_word_stay_close():
+    assert text_similarity("ร้านก๋วยเตี๋ยวต้มยำยายเพ็ญ", "ร้านก๋วยเตียวต้มยำยายเพ็ญ") > 0.94  # tone mark
+    assert text_similarity("ร้านข้าวแกงป้าศรี", "ร้านข้าวแกงป้ารศี") > 0.88  # swapped letters
+    # A word only one side has at the start is judged by the plain ratio: 26 / 30.
+    assert text_similarity("ร้านข้าวแกงป้าศรี", "ข้าวแกง ป้าศรี") == pytest.approx(26 / 30)
+    assert text_similarity("ชานม", "ชาม") == pytest.approx(fuzz.ratio("ชานม", "ชาม") / 100)  # short: uncapped
+    assert text_similarity("Korat Coffee", "coffee korat") == 1.0
+    assert text_similarity("abc", "xyz") == 0.0
 
 
 def test_normalize_text():
