@@ -188,6 +188,7 @@ class Record(Base):
             "form_id",
             "cell_x",
             "cell_y",
+            postgresql_include=["lat", "lon", "id"],
             postgresql_where=text("merged_into IS NULL"),
         ),
         Index(

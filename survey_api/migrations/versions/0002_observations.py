@@ -48,6 +48,18 @@ def upgrade() -> None:
         ["content_hash", "form_id"],
         postgresql_where=sa.text("merged_into IS NULL AND lat IS NULL"),
     )
+    # The candidate index covers what a probe filters on (the search box) and returns (id): probes are
+    # index-only scans, so a dense form reads no table rows it then throws away.
+    op.drop_index(
+        "ix_records_form_cell", table_name="records", postgresql_where=sa.text("merged_into IS NULL")
+    )
+    op.create_index(
+        "ix_records_form_cell",
+        "records",
+        ["form_id", "cell_x", "cell_y"],
+        postgresql_include=["lat", "lon", "id"],
+        postgresql_where=sa.text("merged_into IS NULL"),
+    )
     # Inserts take change_seq and change_xid from the column defaults; the trigger is for updates only,
     # which saves a PL/pgSQL call per new record on the intake path.
     op.execute("DROP TRIGGER records_bump ON records")
@@ -66,6 +78,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_records_form_cell", table_name="records", postgresql_where=sa.text("merged_into IS NULL")
+    )
+    op.create_index(
+        "ix_records_form_cell",
+        "records",
+        ["form_id", "cell_x", "cell_y"],
+        postgresql_where=sa.text("merged_into IS NULL"),
+    )
     op.drop_index("ix_duplicate_pairs_open_record", table_name="duplicate_pairs")
     op.drop_index("ix_duplicate_pairs_candidate", table_name="duplicate_pairs")
     op.drop_column("duplicate_pairs", "decided_by_user")
