@@ -9,11 +9,14 @@ precision and recall of the automatic merges (`merged_duplicate`) and of the rev
 (`possible_duplicate`, right when `duplicate_of` is a record of the same entity), wrong merges, the
 score histogram of true vs false pairs, the open queue's breakdowns; double taps apart.
 
-Lookup: COPYs records of one form straight into `records`, uniformly over a `--side-km` square (so
-density grows with n, as in a growing campaign), VACUUM ANALYZE, then times the server's own
+Lookup: COPYs records of one form straight into `records`, VACUUM ANALYZE, then times the server's own
 `survey_api.stores.dedup.candidates` on `--batch-size`-item batches built as `place` builds them
 (`survey_api.dedup.search` probes, one content hash per item), over populated land and over an empty
-area 60 km away (the bare index descents), and EXPLAINs one batch. One JSON object on stdout.
+area 100 km away (the bare index descents), and EXPLAINs one batch. By default the form grows as a
+city campaign does, district by district (`--grow wider`: each 10k records cover a new 6.3 km square,
+250 per km², so the density around any item stays the same while n grows); `--grow denser` puts every
+record in one `--side-km` square, so the candidates per item, and the cost, grow with the density.
+One JSON object on stdout.
 
     .venv/bin/python benchmarks/dedup.py                       # ~3 min on the 2-core machine
     .venv/bin/python benchmarks/dedup.py --sizes 10000,100000 --policies recommended --seed 2
@@ -277,18 +280,25 @@ COLUMNS = [
 NAMES = ["ร้านข้าวแกงป้าศรี", "ร้านก๋วยเตี๋ยวเรือลุงชัย", "ส้มตำยายหนู", "7-Eleven", "ร้านกาแฟบ้านสวน", "Korat Bakery"]
 
 
-def point(rng: random.Random, side_km: float, north_km: float = 0.0) -> tuple[float, float]:
+DISTRICT = 10_000  # records per district when the form grows `--grow wider`
+
+
+def point(
+    rng: random.Random, side_km: float, north_km: float = 0.0, east_km: float = 0.0
+) -> tuple[float, float]:
     half = side_km * 500.0
     lat = 14.97 + (north_km * 1000 + rng.uniform(-half, half)) / 111_195.0
-    return lat, 102.08 + rng.uniform(-half, half) / 107_440.0
+    return lat, 102.08 + (east_km * 1000 + rng.uniform(-half, half)) / 107_440.0
 
 
-def rows(rng: random.Random, n: int, project: uuid.UUID, form: uuid.UUID, side_km: float) -> list[tuple]:
-    """`n` live records as the intake writes them, spread uniformly over the square."""
+def rows(
+    rng: random.Random, n: int, project: uuid.UUID, form: uuid.UUID, side_km: float, at: tuple[float, float]
+) -> list[tuple]:
+    """`n` live records as the intake writes them, spread uniformly over the square centred `at` km."""
     out = []
     now = datetime.now(ICT)
     for _ in range(n):
-        lat, lon = point(rng, side_km)
+        lat, lon = point(rng, side_km, *at)
         accuracy = round(rng.uniform(3, 15), 1)
         answers = {"location": {"lat": lat, "lon": lon, "accuracy": accuracy}, "shop_name": rng.choice(NAMES)}
         out.append(
@@ -302,8 +312,12 @@ def rows(rng: random.Random, n: int, project: uuid.UUID, form: uuid.UUID, side_k
 
 
 def batch(rng: random.Random, form: uuid.UUID, args: Any, north_km: float) -> tuple[list, list, list]:
-    """A batch as `place` asks for it: each item's index probes (`search`) and its content hash."""
-    points = [point(rng, args.side_km, north_km) for _ in range(args.batch_size)]
+    """A batch as `place` asks for it: each item's index probes (`search`) and its content hash.
+
+    Over the first district (`--grow wider`) or the one square (`denser`); `north_km` < 0 is empty land.
+    """
+    side = args.district_km if args.grow == "wider" else args.side_km
+    points = [point(rng, side, north_km) for _ in range(args.batch_size)]
     probes = [search(form, lat, lon, args.radius) for lat, lon in points]
     return points, probes, [(form, rng.randbytes(32).hex()) for _ in points]
 
@@ -398,7 +412,13 @@ async def lookup(sa_url: str, dsn: str, slug: str, args: Any) -> dict[str, Any]:
             log(f"lookup: loading up to {size:,} records ...")
             began = time.perf_counter()
             while loaded < size:
-                chunk = rows(rng, min(100_000, size - loaded), project, form, args.side_km)
+                if args.grow == "wider":  # a new district beside the others: density stays the same
+                    district = loaded // DISTRICT
+                    step = args.district_km + 1.0
+                    at = ((district // 10) * step, (district % 10) * step)
+                    chunk = rows(rng, min(DISTRICT, size - loaded), project, form, args.district_km, at)
+                else:  # the same square, denser
+                    chunk = rows(rng, min(100_000, size - loaded), project, form, args.side_km, (0.0, 0.0))
                 await conn.copy_records_to_table("records", records=chunk, columns=COLUMNS)
                 loaded += len(chunk)
             load_s = time.perf_counter() - began
@@ -406,15 +426,16 @@ async def lookup(sa_url: str, dsn: str, slug: str, args: Any) -> dict[str, Any]:
             table_mb, index_mb = await conn.fetchrow(
                 "SELECT pg_table_size('records') / 1048576.0, pg_relation_size('ix_records_form_cell') / 1048576.0"
             )
+            density = DISTRICT / args.district_km**2 if args.grow == "wider" else loaded / args.side_km**2
             figures = {
                 "records": loaded,
-                "per_km2": round(loaded / args.side_km**2),
-                "per_100m_cell": round(loaded / args.side_km**2 / 100, 2),
+                "per_km2": round(density),
+                "per_100m_cell": round(density / 100, 2),
                 "copy_seconds": round(load_s, 1),
                 "table_mb": round(float(table_mb)),
                 "cell_index_mb": round(float(index_mb), 1),
                 "populated": await time_batches(sessions, form, rng, args, 0.0),
-                "empty_area": await time_batches(sessions, form, rng, args, 60.0),
+                "empty_area": await time_batches(sessions, form, rng, args, -100.0),
                 "plan": await explain(sessions, form, rng, args),
             }
             log(f"lookup at {loaded:,}: {figures['populated']}; empty area {figures['empty_area']}")
@@ -424,7 +445,8 @@ async def lookup(sa_url: str, dsn: str, slug: str, args: Any) -> dict[str, Any]:
         await engine.dispose()
     return {
         "shared_buffers": shared_buffers,
-        "side_km": args.side_km,
+        "grow": args.grow,
+        "side_km": args.district_km if args.grow == "wider" else args.side_km,
         "radius_m": args.radius,
         "cell_m": CELL_M,
         "batch_size": args.batch_size,
@@ -443,7 +465,14 @@ def main() -> int:
     parser.add_argument("--campaign-km", type=float, default=4.0, help="side of the campaign's square")
     parser.add_argument("--policies", default=",".join(POLICIES), help=f"of {', '.join(POLICIES)}")
     parser.add_argument("--sizes", default="10000,100000,1000000", help="lookup form sizes; '' skips")
-    parser.add_argument("--side-km", type=float, default=20.0, help="side of the lookup records' square")
+    parser.add_argument(
+        "--grow",
+        choices=["wider", "denser"],
+        default="wider",
+        help="wider (default): every 10k records cover a new district, density constant; denser: one square",
+    )
+    parser.add_argument("--district-km", type=float, default=6.3, help="side of a district (wider)")
+    parser.add_argument("--side-km", type=float, default=20.0, help="side of the one square (denser)")
     parser.add_argument("--radius", type=float, default=40.0, help="lookup radius_m")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--lookup-batches", type=int, default=40, help="timed batches per size and area")
