@@ -32,14 +32,14 @@ def free_port() -> int:
 class Server:
     """One `survey-api serve` child, its port and its captured output."""
 
-    def __init__(self, instance: Instance, name: str) -> None:
+    def __init__(self, instance: Instance, name: str, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.instance = instance
         self.stderr = instance.logs_dir / f"{name}.stderr"
         with self.stderr.open("wb") as err:
             self.process = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port)],
+                [*CLI, "serve", "--port", str(self.port), *extra],
                 env=instance.env,
                 stdin=subprocess.DEVNULL,
                 stdout=err,
@@ -109,8 +109,8 @@ class Instance:
         self.env["SURVEY_DATA_DIR"] = str(self.root / "data")
         self.servers: list[Server] = []
 
-    def serve(self) -> Server:
-        server = Server(self, f"serve-{len(self.servers)}")
+    def serve(self, *extra: str) -> Server:
+        server = Server(self, f"serve-{len(self.servers)}", *extra)
         self.servers.append(server)
         return server
 

@@ -138,3 +138,15 @@ def test_serve_and_user_create_at_once_on_a_fresh_data_dir(instance: Instance):
     admin = json.loads(created.stdout)["token"]
     create_project(server, admin, "canals")
     assert project_slugs(server, admin) == ["canals"], server.explain()
+
+
+def test_several_workers_serve_one_port_and_stop_together(instance: Instance):
+    admin = instance.create_admin()
+    server = instance.serve("--workers", "2")
+    server.wait_ready()
+    create_project(server, admin, "workers")
+    for _ in range(6):  # whichever worker answers sees the same database
+        assert project_slugs(server, admin) == ["workers"]
+
+    assert server.stop() == 0, server.explain()
+    assert not instance.postmasters_after_stop(), f"postmaster left on {instance.pgdata}\n{server.explain()}"
