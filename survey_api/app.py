@@ -21,6 +21,7 @@ from survey_api.routes.duplicates import DuplicateController
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
 from survey_api.routes.projects import ProjectController
+from survey_api.routes.quarantine import QuarantineController
 from survey_api.routes.records import RecordController, ReviewController
 from survey_api.routes.sync import SyncController
 from survey_api.routes.users import UserController
@@ -34,6 +35,7 @@ API_CONTROLLERS = [
     RecordController,
     ReviewController,
     DuplicateController,
+    QuarantineController,
 ]
 
 

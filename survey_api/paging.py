@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
+from litestar.params import QueryParameter
 
 from survey_api.errors import Malformed
 
@@ -14,6 +15,9 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+
+Limit = Annotated[int | None, QueryParameter(name="limit", ge=1, le=MAX_LIMIT)]
+"""The `limit` query parameter of every list: default 100, at most 1000."""
 
 
 def encode_cursor(value: Any) -> str:

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from survey_api import decisions, rescan, tables
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Malformed, NotFound
-from survey_api.paging import clamp_limit, decode_cursor, split
+from survey_api.paging import Limit, clamp_limit, decode_cursor, split
 from survey_api.routes.forms import require_form
 from survey_api.stores import dedup as store
 from survey_api.stores import forms, projects
-
-Limit = Annotated[int | None, QueryParameter(name="limit", ge=1, le=1000)]
 
 
 class Breakdown(msgspec.Struct, frozen=True, kw_only=True):

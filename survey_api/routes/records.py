@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from survey_api import decisions, tables, views
+from survey_api import decisions, views
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
-from survey_api.intake import ingest
-from survey_api.paging import clamp_limit, decode_cursor, split
+from survey_api.paging import Limit, clamp_limit, decode_cursor, split
 from survey_api.stores import dedup as dedup_store
-from survey_api.stores import forms, projects, records
-from sync.batch import ItemResult
+from survey_api.stores import forms, records
 from sync.merge import FieldConflict, apply_choices, changed_paths
-
-Limit = Annotated[int | None, QueryParameter(name="limit", ge=1, le=1000)]
 
 
 class Revision(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,26 +69,6 @@ class ConflictPage(msgspec.Struct, frozen=True, kw_only=True):
 
 class Resolution(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     choose: dict[str, Any]
-
-
-class Quarantined(msgspec.Struct, frozen=True, kw_only=True):
-    id: int
-    uuid: str | None
-    form: str | None
-    version: str | None
-    device_id: str | None
-    received_at: datetime
-    errors: list[Any]
-    payload: Any
-
-
-class QuarantinePage(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[Quarantined]
-    next: str | None
-
-
-class Replay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    submission: dict[str, Any] | None = None
 
 
 class RecordController(Controller):
@@ -246,65 +222,6 @@ class ReviewController(Controller):
         await decisions.note_edit(db, record, answers, changed, conflict.submission_uuid)
         return await detail(db, access, record.id, request)
 
-    @get("/quarantine")
-    async def list_quarantine(
-        self,
-        project: FromPath[str],
-        db: DB,
-        user: Caller,
-        cursor: FromQuery[str | None] = None,
-        limit: Limit = None,
-    ) -> QuarantinePage:
-        """Submissions that could not be stored as records, with their errors and raw payload."""
-        access = await member(db, project, user, Action.REVIEW)
-        size = clamp_limit(limit)
-        rows = await records.quarantine(db, access.id, decode_cursor(cursor), size + 1)
-        page, after = split(rows, size, lambda s: s.id)
-        return QuarantinePage(items=[quarantined(s) for s in page], next=after)
-
-    @post("/quarantine/{submission_id:int}/replay", status_code=200)
-    async def replay(
-        self,
-        project: FromPath[str],
-        submission_id: FromPath[int],
-        data: JSONBody[Replay],
-        request: Request,
-        db: DB,
-        user: Caller,
-    ) -> ItemResult:
-        """Run a quarantined submission through intake again, as it was or `submission` corrected."""
-        access = await member(db, project, user, Action.REVIEW)
-        row = await close_quarantined(db, access, submission_id, "replayed")
-        submission = data.submission if data.submission is not None else row.payload
-        batch = msgspec.json.encode({"device_id": row.device_id, "submissions": [submission]})
-        result = await ingest(db, access, batch, "json", request.app.state.validators)
-        return result.results[0]
-
-    @delete("/quarantine/{submission_id:int}", status_code=204)
-    async def discard(
-        self, project: FromPath[str], submission_id: FromPath[int], db: DB, user: Caller
-    ) -> None:
-        """Discard a quarantined submission; the payload stays in the log and the act is audited."""
-        access = await member(db, project, user, Action.REVIEW)
-        await close_quarantined(db, access, submission_id, "discarded")
-
-
-async def close_quarantined(db: DB, access: Any, submission_id: int, outcome: str) -> tables.Submission:
-    """Take a submission out of the quarantine (`replayed` or `discarded`), audited with its errors."""
-    row = await records.quarantined(db, access.id, submission_id)
-    if row is None:
-        raise NotFound(f"No quarantined submission {submission_id}.")
-    await records.close_quarantined(db, row.id, outcome)
-    await projects.audit(
-        db,
-        action=f"quarantine.{outcome}",
-        user_id=access.user.id,
-        project_id=access.id,
-        target=str(row.id),
-        detail={"errors": row.errors},
-    )
-    return row
-
 
 async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) -> RecordDetail:
     found = await records.one(db, access.id, record_id)
@@ -335,21 +252,6 @@ async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) ->
         for o in held
     ]
     return RecordDetail(**msgspec.structs.asdict(record), revisions=revisions, observation_list=observed)
-
-
-def quarantined(row: tables.Submission) -> Quarantined:
-    payload = row.payload
-    claimed = payload.get("uuid") if isinstance(payload, dict) else None
-    return Quarantined(
-        id=row.id,
-        uuid=row.uuid or (claimed if isinstance(claimed, str) else None),
-        form=row.form_key,
-        version=row.form_version,
-        device_id=row.device_id,
-        received_at=row.received_at,
-        errors=row.errors or [],
-        payload=payload,
-    )
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
