@@ -49,6 +49,7 @@ async def apply(
 
     records: dict[uuid.UUID, dict[str, Any]] = {}
     revisions: list[dict[str, Any]] = []
+    first_revisions: dict[uuid.UUID, dict[str, Any]] = {}
     pairs: list[dict[str, Any]] = []
     for item in new:
         assert item.form is not None and item.version is not None and item.new_id is not None
@@ -74,7 +75,9 @@ async def apply(
             "created_at": now,
             "observed_at": item.observed_at,
         }
-        revisions.append(revision_row(item.new_id, 1, "create", item, access, item.answers, []))
+        # Answers left out: the record holds them until an update copies them here (migration 0002).
+        first_revisions[item.new_id] = revision_row(item.new_id, 1, "create", item, access, None, [])
+        revisions.append(first_revisions[item.new_id])
         item.result = ItemResult(
             uuid=item.uuid, status=wire.ACCEPTED, record_id=str(item.new_id), revision=1, issues=item.issues
         )
@@ -111,7 +114,9 @@ async def apply(
         held[placement.target] = folded.held
         observations += folded.inserts
         values = {**folded.values, "updated_by": access.user.id}
-        if placement.target in records:
+        if placement.target in records:  # a record of this batch, inserted at its new revision
+            first = first_revisions[placement.target]
+            first["answers"] = first["answers"] if first["answers"] is not None else survivor["answers"]
             records[placement.target].update(values)
         else:
             state[placement.target] = {**survivor, **values}
@@ -294,7 +299,7 @@ def revision_row(
     kind: str,
     item: Item | None,
     access: ProjectAccess,
-    answers: dict[str, Any],
+    answers: dict[str, Any] | None,
     changed: list[str],
 ) -> dict[str, Any]:
     return {

@@ -229,7 +229,8 @@ class RecordRevision(Base):
     kind: Mapped[str] = mapped_column(Text)
     submission_uuid: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # None for a first revision while its record is still at it: the record holds those answers.
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     changed: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     created_at: Mapped[datetime] = created()
 

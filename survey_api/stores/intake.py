@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, select, text, tuple_, update
+from sqlalchemy import Table, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,12 +117,17 @@ async def heads(db: AsyncSession, record_ids: list[uuid.UUID]) -> dict[uuid.UUID
 async def revisions(
     db: AsyncSession, keys: list[tuple[uuid.UUID, int]]
 ) -> dict[tuple[uuid.UUID, int], dict[str, Any]]:
+    """The answers of given revisions; a first revision without them is its record's (still at it)."""
     if not keys:
         return {}
     rows = await db.execute(
         select(
-            tables.RecordRevision.record_id, tables.RecordRevision.revision, tables.RecordRevision.answers
-        ).where(tuple_(tables.RecordRevision.record_id, tables.RecordRevision.revision).in_(keys))
+            tables.RecordRevision.record_id,
+            tables.RecordRevision.revision,
+            func.coalesce(tables.RecordRevision.answers, tables.Record.answers),
+        )
+        .join(tables.Record, tables.Record.id == tables.RecordRevision.record_id)
+        .where(tuple_(tables.RecordRevision.record_id, tables.RecordRevision.revision).in_(keys))
     )
     return {(r, n): a for r, n, a in rows}
 

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 
 from tests.api.conftest import Person
 
@@ -414,3 +415,31 @@ async def test_area_accuracy_and_clock_skew(client: AsyncClient, admin: Person, 
     assert abs(row.clock_skew_s - 3600) < 60
     assert row.ended_at_raw == datetime.fromisoformat("2026-11-20T09:00:00+07:00")
     assert abs((row.ended_at - row.ended_at_raw).total_seconds() - 3600) < 60
+
+
+async def test_a_first_revision_gets_its_answers_when_the_record_moves_on(
+    client: AsyncClient, field, sessionmaker
+) -> None:
+    """Intake writes a new record's answers once; the first update copies them into revision 1."""
+    coordinator, volunteer = field
+    [created] = await push(client, volunteer, batch(item()))
+    record_id = uuid.UUID(created["record_id"])
+
+    async def first_revision() -> Any:
+        async with sessionmaker() as db:
+            return await db.scalar(
+                text("SELECT answers FROM record_revisions WHERE record_id = :r AND revision = 1"),
+                {"r": record_id},
+            )
+
+    assert await first_revision() is None  # still the record's own answers
+    original = (
+        await client.get(f"/api/v1/projects/korat/records/{record_id}", headers=coordinator.headers)
+    ).json()
+    patched = await client.patch(
+        f"/api/v1/projects/korat/records/{record_id}",
+        json={"base_revision": 1, "answers": {"width_m": 3.5}},
+        headers=coordinator.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert await first_revision() == original["answers"]

@@ -16,6 +16,37 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
+# On update only (inserts take the column defaults). A new record's first revision is written without
+# its answers, which equal the record's own while it stays at revision 1; the update that moves it on
+# copies them into that revision first, so the intake path writes each new record's answers once.
+BUMP_ON_UPDATE = """
+CREATE OR REPLACE FUNCTION records_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.change_seq := nextval('record_change_seq');
+    NEW.change_xid := pg_current_xact_id()::text::bigint;
+    NEW.updated_at := clock_timestamp();
+    IF OLD.revision = 1 AND NEW.revision <> 1 THEN
+        UPDATE record_revisions SET answers = OLD.answers
+        WHERE record_id = OLD.id AND revision = 1 AND answers IS NULL;
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+BUMP_BEFORE = """
+CREATE OR REPLACE FUNCTION records_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.change_seq := nextval('record_change_seq');
+    NEW.change_xid := pg_current_xact_id()::text::bigint;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := clock_timestamp();
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
 
 def upgrade() -> None:
     # Held by a record while others are merged into it: its own observation ("survey"), one per record
@@ -63,9 +94,12 @@ def upgrade() -> None:
     # Inserts take change_seq and change_xid from the column defaults; the trigger is for updates only,
     # which saves a PL/pgSQL call per new record on the intake path.
     op.execute("DROP TRIGGER records_bump ON records")
+    op.execute(BUMP_ON_UPDATE)
     op.execute(
         "CREATE TRIGGER records_bump BEFORE UPDATE ON records FOR EACH ROW EXECUTE FUNCTION records_bump()"
     )
+    # A record's first revision keeps its answers only once the record moves past it (BUMP_ON_UPDATE).
+    op.alter_column("record_revisions", "answers", nullable=True)
     op.add_column("duplicate_pairs", sa.Column("kept_id", sa.UUID(), nullable=True))
     op.add_column("duplicate_pairs", sa.Column("decided_by_user", sa.UUID(), nullable=True))
     op.create_index("ix_duplicate_pairs_candidate", "duplicate_pairs", ["candidate_id"])
@@ -91,7 +125,13 @@ def downgrade() -> None:
     op.drop_index("ix_duplicate_pairs_candidate", table_name="duplicate_pairs")
     op.drop_column("duplicate_pairs", "decided_by_user")
     op.drop_column("duplicate_pairs", "kept_id")
+    op.execute(
+        "UPDATE record_revisions v SET answers = r.answers FROM records r"
+        " WHERE v.answers IS NULL AND r.id = v.record_id AND v.revision = 1"
+    )
+    op.alter_column("record_revisions", "answers", nullable=False)
     op.execute("DROP TRIGGER records_bump ON records")
+    op.execute(BUMP_BEFORE)
     op.execute(
         "CREATE TRIGGER records_bump BEFORE INSERT OR UPDATE ON records FOR EACH ROW EXECUTE FUNCTION records_bump()"
     )
