@@ -84,6 +84,7 @@ class Validator:
         self.names = frozenset(n.name for n in self.nodes)
         paths = dict(iter_fields(defn))
         self.sensitive_paths: frozenset[str] = frozenset(p for p, f in paths.items() if f.sensitive)
+        self.field_types: dict[str, str] = {p: f.type for p, f in paths.items()}
         policy = defn.dedup.location_field if defn.dedup else None
         first_point = next((p for p, f in paths.items() if f.type == "geopoint"), None)
         self.location_path: str | None = policy or first_point

@@ -39,7 +39,7 @@ async def merge(
             [{"loc": ["body", "keep"], "code": "not_in_pair", "message": str(keep)}],
         )
     other = pair.candidate_id if keep == pair.record_id else pair.record_id
-    locked = await store.lock(db, [keep, other])
+    locked = await records_store.heads(db, [keep, other])
     survivor, merged = locked[keep], locked[other]
     for row in (survivor, merged):
         if row.merged_into is not None:
@@ -105,7 +105,7 @@ async def undo(
         raise Conflict("This pair has no decision to undo.")
     keep = pair.kept_id
     other = pair.candidate_id if keep == pair.record_id else pair.record_id
-    locked = await store.lock(db, [keep, other])
+    locked = await records_store.heads(db, [keep, other])
     survivor = locked[keep]
     if survivor.merged_into is not None:
         raise Conflict(
@@ -125,7 +125,7 @@ async def undo(
         values = {
             "answers": answers,
             "observations": max(1, sum(1 for r in rows if r["kind"] == "survey")),
-            **folding.point_columns(answers, location_path, folding.state(survivor)),
+            **folding.point_columns(answers, location_path),
         }
     if all(r.origin_id == keep for r in held[keep]):
         await store.drop_observations(db, keep)
@@ -157,7 +157,7 @@ async def undo(
 
 async def reflag(db: AsyncSession, record_id: uuid.UUID) -> None:
     """A live record is `possible_duplicate` of its newest undecided pair's candidate, else `ok`."""
-    [row] = (await store.lock(db, [record_id])).values()
+    [row] = (await records_store.heads(db, [record_id])).values()
     if row.merged_into is not None or row.status == "conflict":
         return
     candidate = await store.open_candidate(db, record_id)
@@ -174,8 +174,8 @@ async def policy_and_location(
     form = await db.get(tables.Form, record.form_id)
     version = await forms.version(db, record.form_id, record.form_version)
     assert form is not None and version is not None
-    policy = dedup.policy_of(form, version.definition) or Policy()
-    return policy, policy.location_field or validators.get(version, access.timezone).location_path
+    policy = dedup.policy_of(form, version.definition)
+    return policy or Policy(), dedup.location_path(policy, validators.get(version, access.timezone))
 
 
 async def note_edit(

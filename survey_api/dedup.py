@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forms.model import iter_fields, load_definition
+from forms.validate import Validator
 from survey_api import tables
 from survey_api.folding import CELL_M
 from survey_api.stores import dedup as store
@@ -37,18 +37,23 @@ def policy_of(form: tables.Form, definition: dict[str, Any]) -> Policy | None:
     return msgspec.convert(raw, Policy) if raw is not None else None
 
 
-class FieldTypes:
-    """Field types by path per form version, for the exact-or-fuzzy choice of each match field."""
+def location_path(policy: Policy | None, validator: Validator) -> str | None:
+    """Where a record's location is: the policy's `location_field` (a PUT may name another geopoint
+    than the version's), else the validator's (the version's dedup block, else its first geopoint)."""
+    return (policy.location_field if policy is not None else None) or validator.location_path
 
-    def __init__(self) -> None:
-        self._cache: dict[uuid.UUID, dict[str, str]] = {}
 
-    def get(self, version: tables.FormVersion) -> dict[str, str]:
-        found = self._cache.get(version.id)
-        if found is None:
-            found = {p: f.type for p, f in iter_fields(load_definition(version.definition))}
-            self._cache[version.id] = found
-        return found
+def match(
+    policy: Policy | None,
+    here: Incoming,
+    found: list[Candidate],
+    field_types: dict[str, str],
+    known: Collection[frozenset[str]] = frozenset(),
+) -> Match | None:
+    """The best candidate under the policy; without a policy only a double tap is a duplicate."""
+    if policy is None:
+        found = [c for c in found if is_double_tap(here, c)]
+    return best_match(policy or Policy(), here, found, known, field_types)
 
 
 def incoming(item: Item) -> Incoming:
@@ -103,17 +108,15 @@ class Index:
         return list(seen.values())
 
 
-async def place(db: AsyncSession, items: list[Item], types: FieldTypes) -> dict[int, Placement]:
+async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
     """Item index -> where it goes, for new items (their `new_id` already drawn); absent: a new record."""
-    policies: dict[int, Policy | None] = {}
     cells: dict[int, list[tuple[int, int]]] = {}
     probes: list[store.Probe] = []
     wanted_hashes: list[tuple[uuid.UUID, str]] = []
     for item in items:
         assert item.form is not None and item.version is not None
-        policy = policies[item.index] = policy_of(item.form, item.version.definition)
         if item.location is not None:  # a double tap has the very same point: radius 0 finds it
-            radius = policy.radius_m if policy is not None else 0.0
+            radius = item.policy.radius_m if item.policy is not None else 0.0
             found = search(item.form.id, item.location[0], item.location[1], radius)
             probes += found
             cells[item.index] = [(p[1], p[2]) for p in found]
@@ -125,23 +128,17 @@ async def place(db: AsyncSession, items: list[Item], types: FieldTypes) -> dict[
 
     placements: dict[int, Placement] = {}
     for item in items:
-        assert item.form is not None and item.version is not None
-        policy = policies[item.index]
+        assert item.form is not None
         here = incoming(item)
         found = index.near(item.form.id, cells.get(item.index, ()), item.hash)
-        if policy is None:  # no policy: only a double tap is a duplicate
-            found = [c for c in found if is_double_tap(here, c)]
-        match: Match | None = best_match(policy or Policy(), here, found, field_types=types.get(item.version))
-        if match is not None:
-            decision = "merge" if match.decision == "merge" else "review"
+        best = match(item.policy, here, found, item.field_types)
+        if best is not None:
+            decision = "merge" if best.decision == "merge" else "review"
             placements[item.index] = Placement(
-                decision=decision, target=uuid.UUID(match.record_id), score=match.score
+                decision=decision, target=uuid.UUID(best.record_id), score=best.score
             )
-        if match is None or match.decision != "merge":
-            index.add(
-                item.form.id,
-                msgspec.structs.replace(candidate_of(here), record_id=str(item.new_id)),
-            )
+        if best is None or best.decision != "merge":  # a later item of the batch may match this one
+            index.add(item.form.id, candidate_of(here, str(item.new_id)))
     return placements
 
 
@@ -151,9 +148,9 @@ def search(form_id: uuid.UUID, lat: float, lon: float, radius_m: float) -> list[
     return [(form_id, x, y, *box) for x, y in neighbour_cells(lat, lon, radius_m, CELL_M)]
 
 
-def candidate_of(here: Incoming) -> Candidate:
+def candidate_of(here: Incoming, record_id: str) -> Candidate:
     return Candidate(
-        record_id="",
+        record_id=record_id,
         lat=here.lat,
         lon=here.lon,
         answers=here.answers,

@@ -11,13 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api import dedup, folding, tables
 from survey_api.access import ProjectAccess
-from survey_api.folding import CELL_M
 from survey_api.stores import dedup as dedup_store
 from survey_api.stores import intake as store
 from sync import batch as wire
 from sync.batch import ItemResult
 from sync.dedup import Policy
-from sync.grid import cell_key
 from sync.merge import Conflicted, changed_paths, three_way
 
 if TYPE_CHECKING:
@@ -30,7 +28,6 @@ async def apply(
     items: list[Item],
     device_id: str | None,
     now: datetime,
-    types: dedup.FieldTypes,
 ) -> None:
     """Write records, revisions, conflicts, folds and review pairs for valid items, in bulk.
 
@@ -41,7 +38,7 @@ async def apply(
     edits = [i for i in items if i.sub is not None and i.sub.record_id is not None]
     for item in new:
         item.new_id = uuid.uuid4()
-    placements = await dedup.place(db, new, types)
+    placements = await dedup.place(db, new)
     fresh_ids = {i.new_id for i in new}
     targets = {p.target for p in placements.values() if p.decision == "merge"} - fresh_ids
     edited = {uuid.UUID(i.sub.record_id) for i in edits if i.sub and i.sub.record_id}
@@ -65,7 +62,7 @@ async def apply(
             "duplicate_of": placement.target if review and placement else None,
             "answers": item.answers,
             "issues": msgspec.to_builtins(item.issues),
-            **location_columns(item),
+            **folding.point_columns(item.answers, item.location_path),
             "observations": 1,
             "merged_into": None,
             "content_hash": item.hash,
@@ -107,7 +104,7 @@ async def apply(
             held.get(placement.target, []),
             records[item.new_id],  # type: ignore[index]
             [],
-            dedup.policy_of(item.form, item.version.definition) or Policy(),  # type: ignore[union-attr]
+            item.policy or Policy(),
             item.location_path,
             item.uuid,
         )
@@ -264,7 +261,7 @@ async def apply_edits(
                 "status": "conflict" if conflict_id or current["status"] == "conflict" else current["status"],
                 "form_version": item.version.version if item.version else head.form_version,
                 "issues": msgspec.to_builtins(item.issues),
-                **location_columns(item),
+                **folding.point_columns(answers, item.location_path),  # the merged answers' point
                 "updated_by": access.user.id,
             }
             state[record_id] = current
@@ -282,15 +279,6 @@ async def apply_edits(
                 uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
             )
     return state, conflicts, observations
-
-
-def location_columns(item: Item) -> dict[str, Any]:
-    """The record's point, accuracy and grid cell (the duplicate index), from the item's location."""
-    if item.location is None:
-        return {"lat": None, "lon": None, "accuracy": None, "cell_x": None, "cell_y": None}
-    lat, lon, accuracy = item.location
-    cell_x, cell_y = cell_key(lat, lon, CELL_M)
-    return {"lat": lat, "lon": lon, "accuracy": accuracy, "cell_x": cell_x, "cell_y": cell_y}
 
 
 def revision_row(

@@ -112,7 +112,7 @@ def fold(
         "answers": answers,
         "revision": survivor["revision"] + 1,
         "observations": sum(1 for r in held if r["kind"] == "survey"),
-        **point_columns(answers, location_path, survivor),
+        **point_columns(answers, location_path),
     }
     return Folded(
         values=values,
@@ -137,13 +137,11 @@ def answers_of(held: list[dict[str, Any]], policy: Policy, location_path: str | 
     return survive(observations, policy.survivorship, location_path)
 
 
-def point_columns(
-    answers: dict[str, Any], location_path: str | None, fallback: dict[str, Any]
-) -> dict[str, Any]:
-    """The record's lat/lon/accuracy and grid cell from its answers' location (else kept as they were)."""
+def point_columns(answers: dict[str, Any], location_path: str | None) -> dict[str, Any]:
+    """A record's lat/lon/accuracy and grid cell (the duplicate index), from the point in its answers."""
     point = get_path(answers, location_path) if location_path else None
     if not is_point(point) or point.get("lat") is None or point.get("lon") is None:
-        return {k: fallback.get(k) for k in ("lat", "lon", "accuracy", "cell_x", "cell_y")}
+        return {"lat": None, "lon": None, "accuracy": None, "cell_x": None, "cell_y": None}
     lat, lon = float(point["lat"]), float(point["lon"])
     cell_x, cell_y = cell_key(lat, lon, CELL_M)
     return {"lat": lat, "lon": lon, "accuracy": point.get("accuracy"), "cell_x": cell_x, "cell_y": cell_y}

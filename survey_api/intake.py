@@ -19,6 +19,7 @@ from survey_api.access import ProjectAccess
 from survey_api.stores import intake as store
 from sync import batch as wire
 from sync.batch import ItemProblem, ItemResult, SubmissionIn
+from sync.dedup import Policy
 from sync.hashing import canonical_bytes, content_hash
 from sync.merge import get_path
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
@@ -32,9 +33,9 @@ class Item:
     """The working state of one received item while its batch is processed."""
 
     __slots__ = (
-        "answers", "clean", "device_id", "ended_at", "errors", "form", "hash", "index", "issues", "location",
-        "location_path", "new_id", "observed_at", "payload", "result", "sid", "started_at", "sub", "uuid",
-        "version",
+        "answers", "clean", "device_id", "ended_at", "errors", "field_types", "form", "hash", "index", "issues",
+        "location", "location_path", "new_id", "observed_at", "payload", "policy", "result", "sid", "started_at",
+        "sub", "uuid", "version",
     )  # fmt: skip
 
     def __init__(self, index: int, payload: Any) -> None:
@@ -51,6 +52,8 @@ class Item:
         self.version: tables.FormVersion | None = None
         self.location: tuple[float, float, float | None] | None = None
         self.location_path: str | None = None  # where the record's location is in the answers
+        self.policy: Policy | None = None  # the form's duplicate policy; None: double taps only
+        self.field_types: dict[str, str] = {}
         self.device_id: str | None = None
         self.new_id: uuid.UUID | None = None  # the record a new item makes
         self.observed_at: datetime | None = None
@@ -68,7 +71,6 @@ class Validators:
 
     def __init__(self) -> None:
         self._cache: dict[uuid.UUID, Validator] = {}
-        self.types = dedup.FieldTypes()
 
     def get(self, version: tables.FormVersion, timezone: str) -> Validator:
         found = self._cache.get(version.id)
@@ -96,10 +98,12 @@ async def ingest(
     versions = await store.published_versions(
         db, access.id, {(i.sub.form, i.sub.version) for i in items if i.sub is not None}
     )
+    policies = {key: dedup.policy_of(form, version.definition) for key, (form, version) in versions.items()}
     area = area_from_geojson(access.area) if access.area else None
     for item in items:
         item.device_id = device_id
         if item.sub is not None:
+            item.policy = policies.get((item.sub.form, item.sub.version))
             judge(item, versions, validators, access.timezone, area)
             item.started_at = correct(item.sub.started_at, skew, tz)
             item.ended_at = correct(item.sub.ended_at, skew, tz)
@@ -126,7 +130,7 @@ async def ingest(
     fresh = [i for i in claimable if i.uuid in claimed]
     for item in fresh:
         item.sid = claimed[item.uuid or ""]
-    await edits.apply(db, access, [i for i in fresh if not i.errors], device_id, now, validators.types)
+    await edits.apply(db, access, [i for i in fresh if not i.errors], device_id, now)
 
     for item in items:
         if item.result is None and item.errors:
@@ -209,9 +213,8 @@ def judge(
     ]
     # Answers come from the payload: if it needed no cleaning for PostgreSQL, neither do they.
     item.answers = validated.answers if item.clean else storable(validated.answers)
-    # A policy set after publishing may name another geopoint as the record's location.
-    path = (item.form.dedup_policy or {}).get("location_field") or validator.location_path
-    item.location_path = path
+    item.field_types = validator.field_types
+    path = item.location_path = dedup.location_path(item.policy, validator)
     point = get_path(item.answers, path) if path else None
     if isinstance(point, dict) and point.get("lat") is not None and point.get("lon") is not None:
         item.location = (float(point["lat"]), float(point["lon"]), point.get("accuracy"))

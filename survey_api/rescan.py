@@ -21,7 +21,7 @@ from survey_api.access import ProjectAccess
 from survey_api.intake import Validators
 from survey_api.stores import dedup as store
 from survey_api.stores import forms
-from sync.dedup import Incoming, Policy, best_match, is_double_tap
+from sync.dedup import Incoming
 
 PAGE = 500
 KIND = "dedup_rescan"
@@ -89,7 +89,7 @@ async def examine(
     latest = await forms.latest_published(db, form_id)
     assert form is not None
     policy = dedup.policy_of(form, latest.definition if latest else {})
-    types = validators.types.get(latest) if latest else {}
+    types = validators.get(latest, access.timezone).field_types if latest else {}
     radius = policy.radius_m if policy is not None else 0.0  # without a policy: double taps only
     probes = {
         r.id: dedup.search(form_id, r.lat, r.lon, radius)
@@ -129,9 +129,7 @@ async def examine(
             if c.record_id not in gone
             and created.get(c.record_id, (record.created_at, me)) < (record.created_at, me)
         ]
-        if policy is None:
-            older = [c for c in older if is_double_tap(here, c)]
-        match = best_match(policy or Policy(), here, older, known, types)
+        match = dedup.match(policy, here, older, types, known)
         if match is None:
             continue
         pair = tables.DuplicatePair(

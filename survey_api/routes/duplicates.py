@@ -133,11 +133,9 @@ class DuplicateController(Controller):
                 "keep": str(data.keep) if data.keep else None,
             },
         )
-        fresh = await store.pair(db, access.id, pair_id)
-        assert fresh is not None
-        await db.refresh(fresh)
-        form = await db.get(tables.Form, fresh.form_id)
-        return pair_view(fresh, form.key if form else "")
+        await db.refresh(pair)  # the decision was written by statement, not through the object
+        form = await db.get(tables.Form, pair.form_id)
+        return pair_view(pair, form.key if form else "")
 
     @post("/forms/{key:str}/dedup/rescan", status_code=202)
     async def start_rescan(

@@ -193,30 +193,6 @@ async def known_pairs(db: AsyncSession, record_ids: Iterable[uuid.UUID]) -> set[
     return {frozenset((str(a), str(b))) for a, b in rows}
 
 
-async def lock(db: AsyncSession, record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tables.Record]:
-    """Records about to change, locked in id order (a fixed order cannot deadlock)."""
-    ids = sorted(set(record_ids))
-    if not ids:
-        return {}
-    rows = await db.scalars(
-        select(tables.Record)
-        .where(tables.Record.id.in_(ids))
-        .order_by(tables.Record.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {r.id: r for r in rows}
-
-
-async def revisions_since(db: AsyncSession, record_id: uuid.UUID, after: int) -> list[tables.RecordRevision]:
-    rows = await db.scalars(
-        select(tables.RecordRevision)
-        .where(tables.RecordRevision.record_id == record_id, tables.RecordRevision.revision > after)
-        .order_by(tables.RecordRevision.revision)
-    )
-    return list(rows)
-
-
 async def live_records(
     db: AsyncSession, form_id: uuid.UUID, after: uuid.UUID | None, limit: int
 ) -> list[tables.Record]:

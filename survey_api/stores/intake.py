@@ -102,7 +102,7 @@ async def settle(db: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
 
 
 async def heads(db: AsyncSession, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, tables.Record]:
-    """Records about to be edited, locked in id order (a fixed order cannot deadlock)."""
+    """Records about to change (edits, folds, decisions), locked in id order: a fixed order cannot deadlock."""
     if not record_ids:
         return {}
     rows = await db.scalars(
@@ -110,6 +110,7 @@ async def heads(db: AsyncSession, record_ids: list[uuid.UUID]) -> dict[uuid.UUID
         .where(tables.Record.id.in_(sorted(record_ids)))
         .order_by(tables.Record.id)
         .with_for_update()
+        .execution_options(populate_existing=True)  # fresh values even for rows the session holds
     )
     return {r.id: r for r in rows}
 

@@ -443,3 +443,29 @@ async def test_a_first_revision_gets_its_answers_when_the_record_moves_on(
     )
     assert patched.status_code == 200, patched.text
     assert await first_revision() == original["answers"]
+
+
+async def test_a_record_is_located_where_its_merged_answers_put_it(client: AsyncClient, field) -> None:
+    """A stale edit whose move of the point conflicts keeps the head's point, in answers and columns."""
+    coordinator, volunteer = field
+    [created] = await push(client, volunteer, batch(item()))
+    rid = created["record_id"]
+    moved = {"lat": 14.9740, "lon": 102.0840, "accuracy": 3.0}
+    elsewhere = {"lat": 14.9750, "lon": 102.0850, "accuracy": 3.0}
+    [head] = await push(
+        client, volunteer, batch(item(record_id=rid, base_revision=1, answers={"location": moved}))
+    )
+    assert head["status"] == "accepted"
+    stale = item(record_id=rid, base_revision=1, answers={"location": elsewhere, "width_m": 2.0})
+    [clash] = await push(client, volunteer, batch(stale))
+    assert clash["status"] == "conflict"
+
+    record = (await client.get(f"/api/v1/projects/korat/records/{rid}", headers=coordinator.headers)).json()
+    assert record["answers"]["location"]["lat"] == moved["lat"] and record["answers"]["width_m"] == 2.0
+    assert record["location"] == moved
+    inside = await client.get(
+        "/api/v1/projects/korat/forms/sidewalk_audit/records",
+        params={"bbox": "102.0839,14.9739,102.0841,14.9741"},
+        headers=coordinator.headers,
+    )
+    assert [r["record_id"] for r in inside.json()["items"]] == [rid]
