@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -84,4 +85,15 @@ def create_app(
 
 def from_environment() -> Litestar:
     """The app of each `serve --workers N` process: settings from `SURVEY_*`, the database URL resolved."""
-    return create_app(load_settings())
+    app = create_app(load_settings())
+    tune_gc()
+    return app
+
+
+def tune_gc() -> None:
+    """For a serving process, once its app is built: a 500-item batch allocates ~10^5 objects that
+    live for one request, and with CPython's defaults collecting them (and re-scanning everything the
+    app holds) took ~11% of intake time. The app's own objects are frozen out of collection, and the
+    young generation is collected every 50,000 allocations instead of 700."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)

@@ -43,7 +43,7 @@ def migrate(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from survey_api.app import create_app
+    from survey_api.app import create_app, tune_gc
 
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that unwinds, so the
     # embedded PostgreSQL is released below instead of the process dying by the signal.
@@ -68,9 +68,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                     access_log=False,
                 )
             else:
-                uvicorn.run(
-                    create_app(resolved), host=args.host, port=args.port, log_level="info", access_log=False
-                )
+                app = create_app(resolved)
+                tune_gc()
+                uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     except KeyboardInterrupt:
         pass
     return 0

@@ -71,16 +71,40 @@ def incoming(item: Item) -> Incoming:
 
 
 def candidate(row: store.CandidateRow) -> Candidate:
-    record_id, _, lat, lon, answers, observed_at, device_id, content_hash, _ = row
+    record_id, _, lat, lon, fields, observed_at, device_id, content_hash, _ = row
     return Candidate(
         record_id=str(record_id),
         lat=lat,
         lon=lon,
-        answers=answers,
+        answers=nested(fields),
         observed_at=observed_at,
         device_id=device_id,
         content_hash=content_hash,
     )
+
+
+def nested(fields: dict[str, Any] | None) -> dict[str, Any]:
+    """Answers holding just the given values, `{"a/b": 1}` -> `{"a": {"b": 1}}`; null ones left out."""
+    answers: dict[str, Any] = {}
+    for path, value in sorted((fields or {}).items()):
+        if value is None:
+            continue
+        *parents, leaf = path.split("/")
+        node: Any = answers
+        for name in parents:
+            node = node.setdefault(name, {}) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node[leaf] = value
+    return answers
+
+
+def match_fields(items: Iterable[Item]) -> dict[uuid.UUID, list[str]]:
+    """The paths scoring compares, by form: its items' policies' match fields (versions may differ)."""
+    fields: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for item in items:
+        if item.form is not None and item.policy is not None:
+            fields[item.form.id].update(item.policy.match_fields)
+    return {form: sorted(paths) for form, paths in fields.items()}
 
 
 class Index:
@@ -123,7 +147,7 @@ async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
         elif item.hash is not None and item.device_id is not None:
             wanted_hashes.append((item.form.id, item.hash))
     index = Index()
-    for row in await store.candidates(db, probes, wanted_hashes):
+    for row in await store.candidates(db, probes, wanted_hashes, match_fields(items)):
         index.add(row[1], candidate(row))
 
     placements: dict[int, Placement] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
 # Payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
 LENIENT_JSON = msgspec.json.Decoder(float_hook=float)
 MSGPACK = msgspec.msgpack.Decoder()
+CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class Item:
@@ -34,7 +36,7 @@ class Item:
 
     __slots__ = (
         "answers", "clean", "device_id", "ended_at", "errors", "field_types", "form", "hash", "index", "issues",
-        "location", "location_path", "new_id", "observed_at", "payload", "policy", "result", "sid", "started_at",
+        "location", "location_path", "new_id", "observed_at", "owns_uuid", "payload", "policy", "result", "started_at",
         "sub", "uuid", "version",
     )  # fmt: skip
 
@@ -59,7 +61,7 @@ class Item:
         self.observed_at: datetime | None = None
         self.started_at: datetime | None = None  # device times corrected for clock skew
         self.ended_at: datetime | None = None
-        self.sid: int | None = None
+        self.owns_uuid = False  # logged under its uuid (the first time this uuid was received)
         self.result: ItemResult | None = None
 
     def reject(self, code: str, message: str, loc: list[str | int] | None = None) -> None:
@@ -80,6 +82,10 @@ class Validators:
         return found
 
 
+class Raced(Exception):
+    """A concurrent batch logged one of this batch's uuids first; this one runs again to see it."""
+
+
 async def ingest(
     db: AsyncSession,
     access: ProjectAccess,
@@ -89,7 +95,30 @@ async def ingest(
     *,
     device: str | None = None,
 ) -> wire.BatchResult:
+    """Judge and store a batch; each received item is logged once, with its outcome.
+
+    Items are judged against the log as committed, then written and logged in one statement whose
+    unique index on uuid has the last word: if a concurrent batch logged one of these uuids meanwhile,
+    the log comes up short and the batch runs again from its savepoint, now seeing that uuid as
+    received before. Every retry finds at least one more uuid taken, so it ends.
+    """
     batch = wire.decode_batch(body, media)
+    while True:
+        try:
+            async with db.begin_nested():
+                return await ingest_once(db, access, batch, media, validators, device)
+        except Raced:
+            continue
+
+
+async def ingest_once(
+    db: AsyncSession,
+    access: ProjectAccess,
+    batch: wire.Batch,
+    media: wire.Media,
+    validators: Validators,
+    device: str | None,
+) -> wire.BatchResult:
     now = datetime.now(UTC)
     tz = ZoneInfo(access.timezone)
     skew = clock_skew(batch.sent_at, now, tz)
@@ -111,13 +140,14 @@ async def ingest(
 
     repeats = wire.find_repeated_uuids([(i.uuid, i.hash) for i in items])
     claimable = [i for i in items if i.uuid is not None and i.index not in repeats]
-    claimed = await store.claim(
-        db, [log_row(i, access, device_id, batch.sent_at, skew, "pending") for i in claimable]
-    )
-    taken = [i for i in claimable if i.uuid not in claimed]
-    before = await store.earlier(db, [i.uuid for i in taken if i.uuid])
-    for item in taken:
-        first_hash, first_result = before.get(item.uuid or "", (None, None))
+    before = await store.earlier(db, [i.uuid for i in claimable if i.uuid])
+    fresh: list[Item] = []
+    for item in claimable:
+        if item.uuid not in before:
+            item.owns_uuid = True
+            fresh.append(item)
+            continue
+        first_hash, first_result = before[item.uuid or ""]
         if first_hash is not None and first_hash == item.hash and first_result is not None:
             item.result = msgspec.convert({**first_result, "status": wire.DUPLICATE}, ItemResult)
         else:
@@ -126,10 +156,6 @@ async def ingest(
                 "This uuid was received before with other content; kept in quarantine.",
                 ["uuid"],
             )
-
-    fresh = [i for i in claimable if i.uuid in claimed]
-    for item in fresh:
-        item.sid = claimed[item.uuid or ""]
     await edits.apply(db, access, [i for i in fresh if not i.errors], device_id, now)
 
     for item in items:
@@ -149,17 +175,12 @@ async def ingest(
                 uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
             )
 
-    await store.settle(db, [outcome(i) for i in fresh])
-    unclaimed = [
-        i for i in items if i.sid is None and i.result is not None and i.result.status == wire.REJECTED
-    ]
-    await store.log_rejected(
-        db,
-        [
-            {**log_row(i, access, device_id, batch.sent_at, skew, wire.REJECTED), "uuid": None} | settled(i)
-            for i in unclaimed
-        ],
-    )
+    # The log: every item processed here, and every rejected one (those not owning their uuid
+    # are logged without it). A duplicate of an earlier item is not logged again.
+    logged = [i for i in items if i.owns_uuid or (i.result is not None and i.result.status == wire.REJECTED)]
+    owned = await store.log(db, [log_row(i, access, device_id, batch.sent_at, skew) for i in logged])
+    if owned < len(fresh):
+        raise Raced
     results = [i.result for i in items]
     assert all(r is not None for r in results), "every received item is accounted for"
     return wire.BatchResult(results=results, server_time=now)  # type: ignore[arg-type]
@@ -234,16 +255,12 @@ def judge(
 
 
 def log_row(
-    item: Item,
-    access: ProjectAccess,
-    device_id: str | None,
-    sent_at: datetime | None,
-    skew: timedelta,
-    outcome_: str,
+    item: Item, access: ProjectAccess, device_id: str | None, sent_at: datetime | None, skew: timedelta
 ) -> dict[str, Any]:
-    sub = item.sub
+    sub, result = item.sub, item.result
+    assert result is not None
     return {
-        "uuid": item.uuid,
+        "uuid": item.uuid if item.owns_uuid else None,
         "project_id": access.id,
         "form_key": sub.form if sub else None,
         "form_version": sub.version if sub else None,
@@ -257,37 +274,15 @@ def log_row(
         "ended_at": item.ended_at,
         "content_hash": item.hash,
         "payload": item.payload,
-        "outcome": outcome_,
-        "errors": [],
-        "result": None,
-        "record_id": None,
-    }
-
-
-def settled(item: Item) -> dict[str, Any]:
-    result = item.result
-    assert result is not None
-    return {
         "outcome": result.status,
-        "result": msgspec.to_builtins(result),
-        "errors": msgspec.to_builtins(item.errors),
+        "errors": item.errors,
+        "result": result,
         "record_id": uuid.UUID(result.record_id) if result.record_id else None,
     }
 
 
-def outcome(item: Item) -> dict[str, Any]:
-    values = settled(item)
-    return {
-        "sid": item.sid,
-        "outcome": values["outcome"],
-        "result": values["result"],
-        "errors": values["errors"],
-        "rid": values["record_id"],
-    }
-
-
 def clean_uuid(value: str | None) -> str | None:
-    if value is None or any(ord(c) < 32 for c in value):
+    if value is None or CONTROL.search(value):
         return None
     return value
 

@@ -101,6 +101,7 @@ async def examine(
         db,
         [p for found in probes.values() for p in found],
         [(form_id, r.content_hash) for r in page if r.content_hash and r.device_id and r.id not in probes],
+        {form_id: list(policy.match_fields) if policy is not None else []},
     )
     index = dedup.Index()
     created: dict[str, tuple[datetime, str]] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,17 +42,25 @@ CANDIDATES = text(
             OFFSET 0
         ) n
     )
-    SELECT r.id, r.form_id, r.lat, r.lon, r.answers, r.observed_at, r.device_id, r.content_hash, r.created_at
+    SELECT r.id, r.form_id, r.lat, r.lon,
+        (
+            SELECT jsonb_object_agg(f.path, r.answers #> string_to_array(f.path, '/'))
+            FROM unnest(CAST(:field_forms AS uuid[]), CAST(:field_paths AS text[])) AS f(form_id, path)
+            WHERE f.form_id = r.form_id
+        ),
+        r.observed_at, r.device_id, r.content_hash, r.created_at
     FROM found CROSS JOIN LATERAL (SELECT * FROM records r WHERE r.id = found.id OFFSET 0) r
     """
 )
+# Scoring reads only the policy's match fields of a candidate: the query returns those, by path
+# (`{"a/b": value}`; NULL when the form has none), not whole answers, which are most of a row's bytes.
 
 CandidateRow = tuple[
     uuid.UUID,
     uuid.UUID,
     float | None,
     float | None,
-    dict[str, Any],
+    dict[str, Any] | None,
     datetime | None,
     str | None,
     str | None,
@@ -63,9 +71,13 @@ Probe = tuple[uuid.UUID, int, int, float, float, float, float]
 
 
 async def candidates(
-    db: AsyncSession, probes: Iterable[Probe], hashes: Iterable[tuple[uuid.UUID, str]]
+    db: AsyncSession,
+    probes: Iterable[Probe],
+    hashes: Iterable[tuple[uuid.UUID, str]],
+    fields: Mapping[uuid.UUID, Sequence[str]],
 ) -> list[CandidateRow]:
-    """Live records inside the probes' boxes (through their cells), or with a (form, content hash)."""
+    """Live records inside the probes' boxes (through their cells), or with a (form, content hash);
+    of their answers only `fields` (paths by form)."""
     probes, hashes = sorted(set(probes)), sorted(set(hashes))
     if not probes and not hashes:
         return []
@@ -78,6 +90,8 @@ async def candidates(
             ),
             "hash_forms": [h[0] for h in hashes],
             "hashes": [h[1] for h in hashes],
+            "field_forms": [form for form, paths in fields.items() for _ in paths],
+            "field_paths": [path for paths in fields.values() for path in paths],
         },
     )
     return [tuple(r) for r in rows]  # type: ignore[misc]

@@ -35,25 +35,6 @@ async def published_versions(
     return {(f.key, v.version): (f, v) for f, v in rows}
 
 
-async def claim(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert submissions as `pending`; returns uuid -> id for those whose uuid was new.
-
-    A concurrent batch with the same uuid waits on the unique index until this one commits, then
-    finds the uuid taken, so every uuid is processed exactly once. Rows go in uuid order, so two
-    batches sharing uuids in different orders wait on each other in one direction only (no deadlock).
-    """
-    if not rows:
-        return {}
-    found = await bulk_insert(
-        db,
-        tables.Submission.__table__,  # type: ignore[arg-type]
-        rows,
-        order_by="uuid",
-        suffix="ON CONFLICT (uuid) DO NOTHING RETURNING uuid, id",
-    )
-    return {u: i for u, i in found}
-
-
 async def earlier(db: AsyncSession, uuids: list[str]) -> dict[str, tuple[str | None, dict[str, Any] | None]]:
     """uuid -> (content hash, first result) of submissions received before."""
     if not uuids:
@@ -66,39 +47,23 @@ async def earlier(db: AsyncSession, uuids: list[str]) -> dict[str, tuple[str | N
     return {u: (h, r) for u, h, r in rows}
 
 
-async def log_rejected(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Quarantine rows that cannot hold their uuid (none, or one already taken)."""
-    if rows:
-        await bulk_insert(db, tables.Submission.__table__, rows)  # type: ignore[arg-type]
+async def log(db: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Append items to the log with their outcomes; returns how many uuids they took.
 
-
-SETTLE = text(
+    A uuid logged meanwhile by a concurrent batch is skipped (after waiting for that batch to commit),
+    so fewer uuids come back than were asked for. Rows go in uuid order: two batches sharing uuids
+    wait on each other in one direction only (no deadlock).
     """
-    UPDATE submissions AS s
-    SET outcome = u.outcome, result = u.result::jsonb, errors = u.errors::jsonb, record_id = u.rid
-    FROM unnest(
-        CAST(:sids AS bigint[]), CAST(:outcomes AS text[]), CAST(:results AS text[]),
-        CAST(:errors AS text[]), CAST(:rids AS uuid[])
-    ) AS u(sid, outcome, result, errors, rid)
-    WHERE s.id = u.sid
-    """
-)
-
-
-async def settle(db: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
-    """Write each claimed submission's outcome and the result its tablet was given, in one statement."""
-    if not outcomes:
-        return
-    await db.execute(
-        SETTLE,
-        {
-            "sids": [o["sid"] for o in outcomes],
-            "outcomes": [o["outcome"] for o in outcomes],
-            "results": [as_json(o["result"]) for o in outcomes],
-            "errors": [as_json(o["errors"]) for o in outcomes],
-            "rids": [o["rid"] for o in outcomes],
-        },
+    if not rows:
+        return 0
+    taken = await bulk_insert(
+        db,
+        tables.Submission.__table__,  # type: ignore[arg-type]
+        rows,
+        order_by="uuid",
+        suffix="ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
     )
+    return sum(1 for (u,) in taken if u is not None)
 
 
 async def heads(db: AsyncSession, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, tables.Record]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from survey_api.dedup import nested
 from tests.api.conftest import Person
 from tests.api.test_api_sync import FORM, SYNC, batch
 
@@ -319,3 +320,48 @@ async def test_review_is_for_coordinators(client: AsyncClient, team) -> None:
     assert listing.status_code == 403
     started = await client.post(f"{BASE}/forms/sidewalk_audit/dedup/rescan", headers=volunteer.headers)
     assert started.status_code == 403
+
+
+def test_candidates_carry_only_their_match_fields_nested_as_in_the_answers():
+    assert nested(None) == {}
+    assert nested({"shop/name": "ป้าศรี", "kind": "food", "missing": None}) == {
+        "shop": {"name": "ป้าศรี"},
+        "kind": "food",
+    }
+    assert nested({"shop": "ป้าศรี", "shop/name": "x"}) == {"shop": "ป้าศรี"}  # a value is not a group
+
+
+async def test_a_match_field_inside_a_group_is_compared(client: AsyncClient, team) -> None:
+    coordinator, volunteer = team
+    stall = {
+        "key": "market_stall",
+        "version": "v1",
+        "title": {"en": "Market stall"},
+        "fields": [
+            {"name": "location", "type": "geopoint", "required": True},
+            {"name": "owner", "type": "group", "fields": [{"name": "name", "type": "text"}]},
+        ],
+        "dedup": {"radius_m": 25, "match_fields": ["owner/name"], "auto_merge_score": 0.85},
+    }
+    assert (await client.post(f"{BASE}/forms", json=stall, headers=coordinator.headers)).status_code == 201
+    published = await client.post(
+        f"{BASE}/forms/market_stall/versions/v1/publish", headers=coordinator.headers
+    )
+    assert published.status_code == 200, published.text
+
+    def seen(owner: str, north_m: float) -> dict[str, Any]:
+        point = {"lat": HERE[0] + north_m / 111_195.0, "lon": HERE[1], "accuracy": 5.0}
+        return {
+            **shop("", north_m=north_m),
+            "form": "market_stall",
+            "answers": {"location": point, "owner": {"name": owner}},
+        }
+
+    [first] = await push(client, volunteer, seen("ป้าศรี", 0))
+    [again, other] = await push(client, volunteer, seen("ป้าศรี", 3), seen("ลุงชัย", 4))
+
+    assert first["status"] == "accepted"
+    assert again["status"] == "merged_duplicate" and again["record_id"] == first["record_id"]
+    assert other["status"] == "accepted"  # close by, but another owner: the nested field was read
+    [auto] = await pairs(client, coordinator, decided="true")
+    assert auto["breakdown"]["fields"] == {"owner/name": 1.0}
