@@ -178,8 +178,7 @@ async def ingest_once(
     # The log: every item processed here, and every rejected one (those not owning their uuid
     # are logged without it). A duplicate of an earlier item is not logged again.
     logged = [i for i in items if i.owns_uuid or (i.result is not None and i.result.status == wire.REJECTED)]
-    owned = await store.log(db, [log_row(i, access, device_id, batch.sent_at, skew) for i in logged])
-    if owned < len(fresh):
+    if not await store.log(db, [log_row(i, access, device_id, batch.sent_at, skew) for i in logged]):
         raise Raced
     results = [i.result for i in items]
     assert all(r is not None for r in results), "every received item is accounted for"
