@@ -331,7 +331,9 @@ async def time_batches(
         points, probes, hashes = batch(rng, form, args, north_km)
         async with sessions() as session, session.begin():
             began = time.perf_counter()
-            found = await candidates(session, [p for item in probes for p in item], hashes)
+            found = await candidates(
+                session, [p for item in probes for p in item], hashes, {form: ["shop_name"]}
+            )
             spent = time.perf_counter() - began
         if n < 3:  # warm-up: plans, pool connections
             continue
@@ -368,7 +370,11 @@ class Explaining:
 async def explain(sessions: Any, form: uuid.UUID, rng: random.Random, args: Any) -> dict[str, Any]:
     _, probes, hashes = batch(rng, form, args, 0.0)
     async with sessions() as session, session.begin():
-        found = (await candidates(Explaining(session), [p for item in probes for p in item], hashes))[0][0]
+        found = (
+            await candidates(
+                Explaining(session), [p for item in probes for p in item], hashes, {form: ["shop_name"]}
+            )
+        )[0][0]
     plan = (json.loads(found) if isinstance(found, str) else found)[0]
     nodes: list[str] = []
 

@@ -209,7 +209,7 @@ async def push_batches(
                 latencies.append(time.perf_counter() - began)
                 if response.status_code != 200:
                     raise SystemExit(f"{label}: HTTP {response.status_code}: {response.text[:2000]}")
-                for result in response.json()["results"]:
+                for result in msgspec.json.decode(response.content)["results"]:
                     statuses[result["status"]] = statuses.get(result["status"], 0) + 1
                 done += 1
                 if done % max(1, len(bodies) // 10) == 0:

@@ -67,14 +67,15 @@ async def apply(
             "merged_into": None,
             "content_hash": item.hash,
             "device_id": device_id,
+            "submission_uuid": item.uuid,
             "created_by": access.user.id,
             "updated_by": access.user.id,
             "created_at": now,
             "observed_at": item.observed_at,
         }
-        # Answers left out: the record holds them until an update copies them here (migration 0002).
+        # Written only if the record moves on within this batch; else the update that first moves it
+        # on writes it from the record's row (migration 0003).
         first_revisions[item.new_id] = revision_row(item.new_id, 1, "create", item, access, None, [])
-        revisions.append(first_revisions[item.new_id])
         item.result = ItemResult(
             uuid=item.uuid, status=wire.ACCEPTED, record_id=str(item.new_id), revision=1, issues=item.issues
         )
@@ -113,7 +114,9 @@ async def apply(
         values = {**folded.values, "updated_by": access.user.id}
         if placement.target in records:  # a record of this batch, inserted at its new revision
             first = first_revisions[placement.target]
-            first["answers"] = first["answers"] if first["answers"] is not None else survivor["answers"]
+            if first["answers"] is None:
+                first["answers"] = survivor["answers"]
+                revisions.append(first)
             records[placement.target].update(values)
         else:
             state[placement.target] = {**survivor, **values}

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -101,7 +102,7 @@ class Form(Base):
     key: Mapped[str] = mapped_column(Text)
     dedup_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created()
-    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    __table_args__ = (UniqueConstraint("project_id", "key"), UniqueConstraint("id", "project_id"))
 
 
 class FormVersion(Base):
@@ -129,7 +130,7 @@ class Submission(Base):
     form_key: Mapped[str | None] = mapped_column(Text)
     form_version: Mapped[str | None] = mapped_column(Text)
     device_id: Mapped[str | None] = mapped_column(Text)
-    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # no foreign key (0003)
     received_at: Mapped[datetime] = created()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     clock_skew_s: Mapped[float | None] = mapped_column(Double)
@@ -153,8 +154,9 @@ class Record(Base):
 
     __tablename__ = "records"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    form_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("forms.id", ondelete="CASCADE"))
+    # One foreign key for both, (form_id, project_id) -> forms (migration 0003).
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    form_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     form_version: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(Text, default="ok")
@@ -170,8 +172,10 @@ class Record(Base):
     observations: Mapped[int] = mapped_column(Integer, default=1)
     content_hash: Mapped[str | None] = mapped_column(Text)
     device_id: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    submission_uuid: Mapped[str | None] = mapped_column(Text)  # the submission that created it
+    # No foreign keys on authors in the append-heavy tables (migration 0003): users are never deleted.
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = created()
     updated_at: Mapped[datetime] = created()
     observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -181,6 +185,7 @@ class Record(Base):
         BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
     )
     __table_args__ = (
+        ForeignKeyConstraint(["form_id", "project_id"], ["forms.id", "forms.project_id"], ondelete="CASCADE"),
         Index("ix_records_project_change", "project_id", "change_xid", "change_seq"),
         Index("ix_records_form_change", "form_id", "change_xid", "change_seq"),
         Index(
@@ -228,8 +233,9 @@ class RecordRevision(Base):
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(Text)
     submission_uuid: Mapped[str | None] = mapped_column(Text)
-    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    # None for a first revision while its record is still at it: the record holds those answers.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # no foreign key (0003)
+    # A first revision is written when its record first moves on (migration 0003); older ones may
+    # lack answers (migration 0002): then the record, still at revision 1, holds them.
     answers: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     changed: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     created_at: Mapped[datetime] = created()

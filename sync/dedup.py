@@ -25,6 +25,7 @@ asks for review (total ≥ review_score). A wrong merge is worse than a missed o
 device, same content hash, minutes apart) is a duplicate whatever the location says.
 """
 
+import functools
 import math
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
@@ -61,6 +62,7 @@ __all__ = [
 
 W_DISTANCE = 0.3
 NEUTRAL = 0.5
+ROUNDING = 1e-4  # scores are rounded to 4 places: a bound this close to a bar does not rule out
 CONTEXT = 8  # shared characters that can vouch against differences inside a text
 DOUBLE_TAP_WINDOW = timedelta(minutes=5)
 EXACT_TYPES = frozenset({"select_one", "integer", "decimal", "date", "datetime", "time", "geopoint"})
@@ -127,6 +129,7 @@ class Match(msgspec.Struct, frozen=True, kw_only=True):
     decision: Decision
 
 
+@functools.lru_cache(maxsize=16384)  # a batch compares each text with several candidates
 def normalize_text(s: str) -> str:
     """NFC, zero-width characters removed (Thai keyboards insert them), casefolded, whitespace folded."""
     return " ".join(unicodedata.normalize("NFC", s).translate(_ZERO_WIDTH).casefold().split())
@@ -141,6 +144,22 @@ def text_similarity(a: str, b: str) -> float:
     best = _aligned(sa, sb)
     if " " in na or " " in nb:
         best = max(best, _aligned(" ".join(sorted(na.split())), " ".join(sorted(nb.split()))))
+    return best
+
+
+def text_ceiling(a: str, b: str) -> float:
+    """An upper bound of `text_similarity` at a fraction of its cost: the plain Indel ratio of each
+    alignment, 2m / (2m + e + c), which is never below s (with M = 2·min(m, CONTEXT) ≤ 2m,
+    s = 2m/(2m + e) · M/(M + c) ≤ 2m/(2m + e + c) reduces to M ≤ 2m + e)."""
+    na, nb = normalize_text(a), normalize_text(b)
+    sa, sb = na.replace(" ", ""), nb.replace(" ", "")
+    if sa == sb:
+        return 1.0
+    best = Indel.normalized_similarity(sa, sb)
+    if " " in na or " " in nb:
+        best = max(
+            best, Indel.normalized_similarity(" ".join(sorted(na.split())), " ".join(sorted(nb.split())))
+        )
     return best
 
 
@@ -171,8 +190,9 @@ def _aligned(a: str, b: str) -> float:
     return (1 - e / (e + 2 * m)) * (1 - c / (c + 2 * min(m, CONTEXT)))
 
 
-def field_similarity(a: Any, b: Any, field_type: str | None = None) -> float | None:
-    """Similarity in [0, 1], or None when either value is missing."""
+def field_similarity(a: Any, b: Any, field_type: str | None = None, *, ceiling: bool = False) -> float | None:
+    """Similarity in [0, 1], or None when either value is missing; with `ceiling`, a quick upper
+    bound of it (see `text_ceiling`)."""
     if _empty(a) or _empty(b):
         return None
     if field_type == "select_multiple" or isinstance(a, list) or isinstance(b, list):
@@ -181,7 +201,7 @@ def field_similarity(a: Any, b: Any, field_type: str | None = None) -> float | N
     if isinstance(a, str) and isinstance(b, str):
         if field_type in EXACT_TYPES:
             return 1.0 if normalize_text(a) == normalize_text(b) else 0.0
-        return text_similarity(a, b)
+        return text_ceiling(a, b) if ceiling else text_similarity(a, b)
     return 1.0 if a == b and isinstance(a, bool) == isinstance(b, bool) else 0.0
 
 
@@ -193,9 +213,14 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def score(
-    policy: Policy, incoming: Incoming, candidate: Candidate, field_types: Mapping[str, str] | None = None
+    policy: Policy,
+    incoming: Incoming,
+    candidate: Candidate,
+    field_types: Mapping[str, str] | None = None,
+    at_least: float = 0.0,
 ) -> Score | None:
-    """The blend described in the module docstring; None when the pair is out of range."""
+    """The blend described in the module docstring; None when the pair is out of range, or when
+    its total is sure to fall below `at_least` (then the text alignments are never computed)."""
     if incoming.lat is None or incoming.lon is None or candidate.lat is None or candidate.lon is None:
         return None
     distance = haversine_m(incoming.lat, incoming.lon, candidate.lat, candidate.lon)
@@ -203,12 +228,19 @@ def score(
         return None
     s_d = 1.0 - (distance / policy.radius_m) ** 2 if policy.radius_m > 0 else 1.0
     types = field_types or {}
+    pairs = [
+        (name, get_path(incoming.answers, name), get_path(candidate.answers, name), types.get(name))
+        for name in policy.match_fields
+    ]
+    if at_least > 0 and pairs:
+        ceilings = [field_similarity(a, b, kind, ceiling=True) for _, a, b, kind in pairs]
+        mean = sum(NEUTRAL if c is None else c for c in ceilings) / len(pairs)
+        if W_DISTANCE * s_d + (1 - W_DISTANCE) * mean + ROUNDING < at_least:
+            return None
     fields: dict[str, float] = {}
     missing: list[str] = []
-    for name in policy.match_fields:
-        sim = field_similarity(
-            get_path(incoming.answers, name), get_path(candidate.answers, name), types.get(name)
-        )
+    for name, a, b, kind in pairs:
+        sim = field_similarity(a, b, kind)
         if sim is None:
             missing.append(name)
         else:
@@ -262,7 +294,7 @@ def best_match(
         if is_double_tap(incoming, candidate):
             s: Score | None = _double_tap_score(incoming, candidate)
         else:
-            s = score(policy, incoming, candidate, field_types)
+            s = score(policy, incoming, candidate, field_types, at_least=policy.review_score)
         if s is None:
             continue
         decision = classify(s, policy)

@@ -240,6 +240,17 @@ async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) ->
         )
         for r in history
     ]
+    row = found[0]
+    if not revisions or revisions[0].revision != 1:  # still at it: the record's row tells (migration 0003)
+        first = Revision(
+            revision=1,
+            kind="create",
+            submission_uuid=row.submission_uuid,
+            user_id=row.created_by,
+            created_at=row.created_at,
+            changed=[],
+        )
+        revisions.insert(0, first)
     held = (await dedup_store.observations(db, [record_id]))[record_id]
     observed = [
         ObservationOut(

@@ -420,7 +420,7 @@ async def test_area_accuracy_and_clock_skew(client: AsyncClient, admin: Person, 
 async def test_a_first_revision_gets_its_answers_when_the_record_moves_on(
     client: AsyncClient, field, sessionmaker
 ) -> None:
-    """Intake writes a new record's answers once; the first update copies them into revision 1."""
+    """Intake writes a new record once; the first update writes revision 1 from it (migration 0003)."""
     coordinator, volunteer = field
     [created] = await push(client, volunteer, batch(item()))
     record_id = uuid.UUID(created["record_id"])
@@ -432,10 +432,13 @@ async def test_a_first_revision_gets_its_answers_when_the_record_moves_on(
                 {"r": record_id},
             )
 
-    assert await first_revision() is None  # still the record's own answers
+    assert await first_revision() is None  # no row yet: the record's own row is revision 1
     original = (
         await client.get(f"/api/v1/projects/korat/records/{record_id}", headers=coordinator.headers)
     ).json()
+    [first] = original["revisions"]
+    assert (first["revision"], first["kind"], first["submission_uuid"]) == (1, "create", created["uuid"])
+    assert first["user_id"] == volunteer.id
     patched = await client.patch(
         f"/api/v1/projects/korat/records/{record_id}",
         json={"base_revision": 1, "answers": {"width_m": 3.5}},
@@ -443,6 +446,9 @@ async def test_a_first_revision_gets_its_answers_when_the_record_moves_on(
     )
     assert patched.status_code == 200, patched.text
     assert await first_revision() == original["answers"]
+    history = patched.json()["revisions"]
+    assert [(r["revision"], r["kind"]) for r in history] == [(1, "create"), (2, "edit")]
+    assert history[0] == first  # the same revision 1, now a row of its own
 
 
 async def test_a_record_is_located_where_its_merged_answers_put_it(client: AsyncClient, field) -> None:

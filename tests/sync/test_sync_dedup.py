@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -15,6 +16,7 @@ from sync.dedup import (
     is_double_tap,
     normalize_text,
     score,
+    text_ceiling,
     text_similarity,
 )
 
@@ -178,3 +180,54 @@ def test_policy_converts_from_the_forms_shape():
     policy = msgspec.convert(doc, Policy)
     assert policy.radius_m == 20 and policy.review_score == 0.6
     assert msgspec.to_builtins(policy)["match_fields"] == ["shop_name"]
+
+
+def _names(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    words = [
+        "ร้าน",
+        "ข้าว",
+        "แกง",
+        "ป้า",
+        "ศรี",
+        "ก๋วยเตี๋ยว",
+        "ตลาด",
+        "ยาย",
+        "เพ็ญ",
+        "หนู",
+        "shop",
+        "Noodle",
+        "market",
+        "7-11",
+    ]
+    return [
+        " ".join(rng.choices(words, k=rng.randint(1, 4))) + rng.choice(["", " 2", "ๆ"]) for _ in range(count)
+    ]
+
+
+def test_the_text_ceiling_is_never_below_the_similarity():
+    names = _names(3, 80)
+    for a in names:
+        for b in names:
+            assert text_ceiling(a, b) >= text_similarity(a, b) - 1e-12, (a, b)
+
+
+def test_ruling_out_by_the_ceiling_never_changes_a_decision():
+    policy = Policy(radius_m=25, match_fields=["shop_name", "kind"], review_score=0.6)
+    names, rng = _names(4, 60), random.Random(5)
+    ruled_out = 0
+    for a in names:
+        for b in names[:20]:
+            here = Incoming(lat=LAT, lon=LON, answers={"shop_name": a, "kind": rng.choice(["food", None])})
+            there = Candidate(
+                record_id="r", lat=near(rng.uniform(0, 24)), lon=LON, answers={"shop_name": b, "kind": "food"}
+            )
+            full = score(policy, here, there)
+            quick = score(policy, here, there, at_least=policy.review_score)
+            assert full is not None
+            if quick is None:
+                ruled_out += 1
+                assert classify(full, policy) == "new", (a, b, full)
+            else:
+                assert quick == full
+    assert ruled_out > 100  # the shortcut is taken, and where it is, nothing changes

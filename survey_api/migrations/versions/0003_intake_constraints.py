@@ -1,4 +1,4 @@
-"""fewer foreign-key checks on the intake path
+"""intake writes less: fewer foreign-key checks, a new record's first revision written when needed
 
 Revision ID: 0003
 Revises: 0002
@@ -11,10 +11,17 @@ agree, and deleting a project still cascades (through its forms). The author col
 append-heavy tables (records.created_by/updated_by, submissions.user_id, record_revisions.user_id)
 keep no foreign key: users are never deleted (the API deactivates nothing by deletion), the writer
 always takes the id of the authenticated caller, and the audit trail must outlive any account anyway.
+
+A new record's first revision is no longer written by intake (a row per new record, 500 per batch):
+while a record is at revision 1 its own row says everything that revision would (answers, author,
+time, and now `submission_uuid`), and the update that first moves it on writes revision 1 from the
+old row (migration 0002 already copied the answers that way). A record inserted past revision 1
+(a fold within one batch) still comes with its first revision.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
@@ -30,7 +37,42 @@ AUTHOR_KEYS = [
 ]
 
 
+BUMP_WRITES_FIRST_REVISION = """
+CREATE OR REPLACE FUNCTION records_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.change_seq := nextval('record_change_seq');
+    NEW.change_xid := pg_current_xact_id()::text::bigint;
+    NEW.updated_at := clock_timestamp();
+    IF OLD.revision = 1 AND NEW.revision <> 1 THEN
+        INSERT INTO record_revisions (record_id, revision, kind, submission_uuid, user_id, answers, changed, created_at)
+        VALUES (OLD.id, 1, 'create', OLD.submission_uuid, OLD.created_by, OLD.answers, '[]', OLD.created_at)
+        ON CONFLICT (record_id, revision) DO UPDATE SET answers = EXCLUDED.answers
+        WHERE record_revisions.answers IS NULL;
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+BUMP_COPIES_ANSWERS = """
+CREATE OR REPLACE FUNCTION records_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.change_seq := nextval('record_change_seq');
+    NEW.change_xid := pg_current_xact_id()::text::bigint;
+    NEW.updated_at := clock_timestamp();
+    IF OLD.revision = 1 AND NEW.revision <> 1 THEN
+        UPDATE record_revisions SET answers = OLD.answers
+        WHERE record_id = OLD.id AND revision = 1 AND answers IS NULL;
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+
 def upgrade() -> None:
+    op.add_column("records", sa.Column("submission_uuid", sa.Text(), nullable=True))
+    op.execute(BUMP_WRITES_FIRST_REVISION)
     op.create_unique_constraint("uq_forms_id_project_id", "forms", ["id", "project_id"])
     op.drop_constraint("fk_records_project_id_projects", "records", type_="foreignkey")
     op.drop_constraint("fk_records_form_id_forms", "records", type_="foreignkey")
@@ -47,6 +89,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(
+        "INSERT INTO record_revisions (record_id, revision, kind, submission_uuid, user_id, changed, created_at)"
+        " SELECT id, 1, 'create', submission_uuid, created_by, '[]', created_at FROM records"
+        " WHERE revision = 1 ON CONFLICT DO NOTHING"
+    )
+    op.execute(BUMP_COPIES_ANSWERS)
+    op.drop_column("records", "submission_uuid")
     for table, name, column in AUTHOR_KEYS:
         op.create_foreign_key(name, table, "users", [column], ["id"], ondelete="SET NULL")
     op.drop_constraint("fk_records_form_id_project_id_forms", "records", type_="foreignkey")
