@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import msgspec
 from alembic import command
 from alembic.config import Config
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -20,17 +23,40 @@ DB = NamedDependency[AsyncSession]
 
 
 def make_engine(url: str, **kwargs: object) -> AsyncEngine:
-    options: dict[str, object] = {
-        "pool_size": 10,
-        "max_overflow": 10,
-        "pool_pre_ping": True,
-        # jsonb parameters and results are many on the intake path (candidates' answers, say); msgspec
-        # encodes and decodes them several times faster than `json`.
-        "json_serializer": encode_json,
-        "json_deserializer": msgspec.json.decode,
-    }
+    options: dict[str, object] = {"pool_pre_ping": True}
+    if "poolclass" not in kwargs:
+        options |= {"pool_size": 10, "max_overflow": 10}
     options.update(kwargs)
-    return create_async_engine(url, **options)
+    # jsonb parameters and results are many on the intake path (candidates' answers, COPY rows);
+    # msgspec encodes and decodes them several times faster than `json`.
+    engine = create_async_engine(
+        url, json_serializer=encode_json, json_deserializer=msgspec.json.decode, **options
+    )
+    event.listen(engine.sync_engine, "connect", jsonb_as_bytes)
+    return engine
+
+
+def jsonb_as_bytes(dbapi_connection: Any, record: object) -> None:
+    """jsonb travels as msgspec's bytes both ways, not text that is decoded and encoded again.
+
+    Replaces the codec SQLAlchemy's dialect set on connect (which ran first); it still takes text,
+    which is what SQLAlchemy's own jsonb binds send.
+    """
+
+    async def install(connection: asyncpg.Connection) -> None:
+        await connection.set_type_codec(
+            "jsonb", encoder=encode_jsonb, decoder=decode_jsonb, schema="pg_catalog", format="binary"
+        )
+
+    dbapi_connection.run_async(install)
+
+
+def encode_jsonb(value: bytes | str) -> bytes:
+    return b"\x01" + (value if isinstance(value, bytes) else value.encode())  # 1: jsonb's format version
+
+
+def decode_jsonb(data: bytes) -> Any:
+    return msgspec.json.decode(memoryview(data)[1:])
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 from sqlalchemy.pool import NullPool
 
@@ -59,7 +58,10 @@ def server_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def engine(server_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(server_url, poolclass=NullPool)
+    """The app's engine (its jsonb codecs included), without a pool."""
+    from survey_api.database import make_engine
+
+    engine = make_engine(server_url, poolclass=NullPool)
     yield engine
     await engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import uuid
 from typing import Any
 
@@ -127,15 +128,20 @@ async def copy_in(db: AsyncSession, table: Table, rows: list[dict[str, Any]]) ->
 
     PostgreSQL's fastest way in (binary, tuples written in groups); each value is encoded once by
     its column's codec, where array parameters had asyncpg inspect every element. Columns left out
-    take their defaults (change_seq, change_xid, times). jsonb values travel as text encoded by msgspec.
+    take their defaults (change_seq, change_xid, times). jsonb values go as msgspec's bytes.
     """
     if not rows:
         return
     names = tuple(rows[0])
     jsonb = _jsonb_columns(table, names)
-    records = [tuple(as_json(r[n]) if n in jsonb else r[n] for n in names) for r in rows]
+    columns = list(zip(*map(operator.itemgetter(*names), rows), strict=True))
+    for i, name in enumerate(names):
+        if name in jsonb:
+            columns[i] = tuple(None if v is None else ENCODE(v) for v in columns[i])
     connection = await (await db.connection()).get_raw_connection()
-    await connection.driver_connection.copy_records_to_table(table.name, records=records, columns=names)
+    await connection.driver_connection.copy_records_to_table(
+        table.name, records=list(zip(*columns, strict=True)), columns=names
+    )
 
 
 @functools.cache
@@ -143,6 +149,4 @@ def _jsonb_columns(table: Table, names: tuple[str, ...]) -> frozenset[str]:
     return frozenset(n for n in names if isinstance(table.c[n].type, postgresql.JSONB))
 
 
-def as_json(value: Any) -> str | None:
-    """jsonb as text for the array parameters; None stays SQL NULL."""
-    return None if value is None else msgspec.json.encode(value).decode()
+ENCODE = msgspec.json.encode  # bytes, as the engine's jsonb codec takes them (`database.jsonb_as_bytes`)
