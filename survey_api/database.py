@@ -37,15 +37,22 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
 
 
 def jsonb_as_bytes(dbapi_connection: Any, record: object) -> None:
-    """jsonb travels as msgspec's bytes both ways, not text that is decoded and encoded again.
+    """json and jsonb travel as msgspec's bytes both ways, not text decoded and encoded again.
 
-    Replaces the codec SQLAlchemy's dialect set on connect (which ran first); it still takes text,
-    which is what SQLAlchemy's own jsonb binds send.
+    Replaces the codecs SQLAlchemy's dialect set on connect (which ran first); they still take text,
+    which is what SQLAlchemy's own binds send.
     """
 
     async def install(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(
             "jsonb", encoder=encode_jsonb, decoder=decode_jsonb, schema="pg_catalog", format="binary"
+        )
+        await connection.set_type_codec(
+            "json",
+            encoder=encode_json_bytes,
+            decoder=msgspec.json.decode,
+            schema="pg_catalog",
+            format="binary",
         )
 
     dbapi_connection.run_async(install)
@@ -53,6 +60,10 @@ def jsonb_as_bytes(dbapi_connection: Any, record: object) -> None:
 
 def encode_jsonb(value: bytes | str) -> bytes:
     return b"\x01" + (value if isinstance(value, bytes) else value.encode())  # 1: jsonb's format version
+
+
+def encode_json_bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 def decode_jsonb(data: bytes) -> Any:

@@ -287,14 +287,15 @@ def clean_uuid(value: str | None) -> str | None:
 
 
 def decode_payload(raw: msgspec.Raw, media: wire.Media) -> tuple[Any, bool]:
-    """The item as the log stores it, and whether it was already fit for PostgreSQL as sent.
+    """The item as the log stores it, and whether its answers are fit for jsonb as they are.
 
-    Call it for items that parsed. JSON text goes to jsonb untouched (no decode, no re-encode) unless
-    it holds a NUL, which only the escape \\u0000 can carry; the typed parse has already refused
-    out-of-range numbers in the answers. MessagePack is decoded and cleaned (NaN, bytes, NUL).
+    Call it for items that parsed. JSON text goes to the log untouched (a json column keeps the
+    bytes as sent, NUL escapes included); its answers need cleaning only if it holds the escape
+    \\u0000, which jsonb refuses (the typed parse has already refused out-of-range numbers).
+    MessagePack is decoded and cleaned (NaN, bytes, NUL).
     """
-    if media == "json" and b"\\u0000" not in bytes(raw):
-        return raw, True
+    if media == "json":
+        return raw, b"\\u0000" not in bytes(raw)
     return loggable(raw, media), False
 
 

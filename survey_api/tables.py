@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -139,7 +139,7 @@ class Submission(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     content_hash: Mapped[str | None] = mapped_column(Text)
-    payload: Mapped[Any] = mapped_column(JSONB)
+    payload: Mapped[Any] = mapped_column(JSON)  # the item's text as sent (json, not jsonb: 0003)
     outcome: Mapped[str] = mapped_column(Text)
     errors: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
