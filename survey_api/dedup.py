@@ -71,7 +71,7 @@ def incoming(item: Item) -> Incoming:
 
 
 def candidate(row: store.CandidateRow) -> Candidate:
-    record_id, _, lat, lon, fields, observed_at, device_id, content_hash, _ = row
+    record_id, _, lat, lon, fields, observed_at, device_id, content_hash, *_ = row
     return Candidate(
         record_id=str(record_id),
         lat=lat,
@@ -114,9 +114,15 @@ class Index:
         self.by_cell: dict[tuple[uuid.UUID, int, int], list[Candidate]] = defaultdict(list)
         self.by_hash: dict[tuple[uuid.UUID, str], list[Candidate]] = defaultdict(list)
 
-    def add(self, form_id: uuid.UUID, found: Candidate) -> None:
+    def add(
+        self, form_id: uuid.UUID, found: Candidate, cell: tuple[int | None, int | None] | None = None
+    ) -> None:
+        """`cell`: the candidate's grid cell when known (a stored record's), else computed."""
         if found.lat is not None and found.lon is not None:
-            self.by_cell[(form_id, *cell_key(found.lat, found.lon, CELL_M))].append(found)
+            x, y = (
+                cell if cell is not None and cell[0] is not None else cell_key(found.lat, found.lon, CELL_M)
+            )
+            self.by_cell[(form_id, x, y)].append(found)
         if found.content_hash is not None:
             self.by_hash[(form_id, found.content_hash)].append(found)
 
@@ -148,7 +154,7 @@ async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
             wanted_hashes.append((item.form.id, item.hash))
     index = Index()
     for row in await store.candidates(db, probes, wanted_hashes, match_fields(items)):
-        index.add(row[1], candidate(row))
+        index.add(row[1], candidate(row), (row[9], row[10]))
 
     placements: dict[int, Placement] = {}
     for item in items:

@@ -48,7 +48,7 @@ CANDIDATES = text(
             FROM unnest(CAST(:field_forms AS uuid[]), CAST(:field_paths AS text[])) AS f(form_id, path)
             WHERE f.form_id = r.form_id
         ),
-        r.observed_at, r.device_id, r.content_hash, r.created_at
+        r.observed_at, r.device_id, r.content_hash, r.created_at, r.cell_x, r.cell_y
     FROM found CROSS JOIN LATERAL (SELECT * FROM records r WHERE r.id = found.id OFFSET 0) r
     """
 )
@@ -65,6 +65,8 @@ CandidateRow = tuple[
     str | None,
     str | None,
     datetime,
+    int | None,
+    int | None,
 ]
 # (form id, cell_x, cell_y, south, north, west, east): one grid cell to search and the box within it.
 Probe = tuple[uuid.UUID, int, int, float, float, float, float]
@@ -78,7 +80,7 @@ async def candidates(
 ) -> list[CandidateRow]:
     """Live records inside the probes' boxes (through their cells), or with a (form, content hash);
     of their answers only `fields` (paths by form)."""
-    probes, hashes = sorted(set(probes)), sorted(set(hashes))
+    probes, hashes = list(set(probes)), list(set(hashes))  # neighbours share cells; order is moot
     if not probes and not hashes:
         return []
     columns = list(zip(*probes, strict=True)) if probes else [[] for _ in range(7)]
