@@ -46,7 +46,6 @@ async def apply(
 
     records: dict[uuid.UUID, dict[str, Any]] = {}
     revisions: list[dict[str, Any]] = []
-    first_revisions: dict[uuid.UUID, dict[str, Any]] = {}
     pairs: list[dict[str, Any]] = []
     for item in new:
         assert item.form is not None and item.version is not None and item.new_id is not None
@@ -73,9 +72,6 @@ async def apply(
             "created_at": now,
             "observed_at": item.observed_at,
         }
-        # Written only if the record moves on within this batch; else the update that first moves it
-        # on writes it from the record's row (migration 0003).
-        first_revisions[item.new_id] = revision_row(item.new_id, 1, "create", item, access, None, [])
         item.result = ItemResult(
             uuid=item.uuid, status=wire.ACCEPTED, record_id=str(item.new_id), revision=1, issues=item.issues
         )
@@ -113,11 +109,10 @@ async def apply(
         observations += folded.inserts
         values = {**folded.values, "updated_by": access.user.id}
         if placement.target in records:  # a record of this batch, inserted at its new revision
-            first = first_revisions[placement.target]
-            if first["answers"] is None:
-                first["answers"] = survivor["answers"]
-                revisions.append(first)
-            records[placement.target].update(values)
+            created = records[placement.target]
+            if created["revision"] == 1:  # no update will move it on: its first revision goes with it
+                revisions.append(first_revision(created))
+            created.update(values)
         else:
             state[placement.target] = {**survivor, **values}
         revision = values["revision"]
@@ -282,6 +277,20 @@ async def apply_edits(
                 uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
             )
     return state, conflicts, observations
+
+
+def first_revision(record: dict[str, Any]) -> dict[str, Any]:
+    """Revision 1 from a new record's row; otherwise written by the update that first moves the record
+    on (migration 0003), so intake writes none for records that stay at revision 1."""
+    return {
+        "record_id": record["id"],
+        "revision": 1,
+        "kind": "create",
+        "submission_uuid": record["submission_uuid"],
+        "user_id": record["created_by"],
+        "answers": record["answers"],
+        "changed": [],
+    }
 
 
 def revision_row(

@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api import tables
 
-DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
-
 
 async def published_versions(
     db: AsyncSession, project_id: uuid.UUID, keys: set[tuple[str, str]]

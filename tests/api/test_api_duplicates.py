@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 
 from survey_api.dedup import nested
 from tests.api.conftest import Person
@@ -222,7 +223,9 @@ async def test_an_edit_after_a_merge_survives_its_undo(client: AsyncClient, team
     assert after["observations"] == 1 and after["observation_list"] == []
 
 
-async def test_items_of_one_batch_are_compared_with_each_other(client: AsyncClient, team) -> None:
+async def test_items_of_one_batch_are_compared_with_each_other(
+    client: AsyncClient, team, sessionmaker
+) -> None:
     coordinator, volunteer = team
     one, two, elsewhere = (
         shop("ร้านข้าวแกงป้าศรี", at="09:00"),
@@ -234,6 +237,13 @@ async def test_items_of_one_batch_are_compared_with_each_other(client: AsyncClie
     assert results[1]["record_id"] == results[0]["record_id"]
     survivor = await record(client, coordinator, results[0]["record_id"])
     assert survivor["observations"] == 2 and survivor["revision"] == 2
+    assert [(r["revision"], r["kind"]) for r in survivor["revisions"]] == [(1, "create"), (2, "merge")]
+    async with sessionmaker() as db:  # inserted at revision 2, it came with its first revision (a merge base)
+        first = await db.scalar(
+            text("SELECT answers FROM record_revisions WHERE record_id = :r AND revision = 1"),
+            {"r": uuid.UUID(results[0]["record_id"])},
+        )
+    assert first is not None and first["shop_name"] == one["answers"]["shop_name"]
 
 
 async def test_neighbouring_shops_with_other_names_stay_apart(client: AsyncClient, team) -> None:
