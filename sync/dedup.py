@@ -129,7 +129,6 @@ class Match(msgspec.Struct, frozen=True, kw_only=True):
     decision: Decision
 
 
-@functools.lru_cache(maxsize=16384)  # a batch compares each text with several candidates
 def normalize_text(s: str) -> str:
     """NFC, zero-width characters removed (Thai keyboards insert them), casefolded, whitespace folded."""
     return " ".join(unicodedata.normalize("NFC", s).translate(_ZERO_WIDTH).casefold().split())
@@ -137,13 +136,12 @@ def normalize_text(s: str) -> str:
 
 def text_similarity(a: str, b: str) -> float:
     """Thai is written without spaces between words, so spacing differences must not count."""
-    na, nb = normalize_text(a), normalize_text(b)
-    sa, sb = na.replace(" ", ""), nb.replace(" ", "")
+    (sa, wa, spaced_a), (sb, wb, spaced_b) = _forms(a), _forms(b)
     if sa == sb:
         return 1.0
     best = _aligned(sa, sb)
-    if " " in na or " " in nb:
-        best = max(best, _aligned(" ".join(sorted(na.split())), " ".join(sorted(nb.split()))))
+    if spaced_a or spaced_b:
+        best = max(best, _aligned(wa, wb))
     return best
 
 
@@ -151,16 +149,20 @@ def text_ceiling(a: str, b: str) -> float:
     """An upper bound of `text_similarity` at a fraction of its cost: the plain Indel ratio of each
     alignment, 2m / (2m + e + c), which is never below s (with M = 2·min(m, CONTEXT) ≤ 2m,
     s = 2m/(2m + e) · M/(M + c) ≤ 2m/(2m + e + c) reduces to M ≤ 2m + e)."""
-    na, nb = normalize_text(a), normalize_text(b)
-    sa, sb = na.replace(" ", ""), nb.replace(" ", "")
+    (sa, wa, spaced_a), (sb, wb, spaced_b) = _forms(a), _forms(b)
     if sa == sb:
         return 1.0
     best = Indel.normalized_similarity(sa, sb)
-    if " " in na or " " in nb:
-        best = max(
-            best, Indel.normalized_similarity(" ".join(sorted(na.split())), " ".join(sorted(nb.split())))
-        )
+    if spaced_a or spaced_b:
+        best = max(best, Indel.normalized_similarity(wa, wb))
     return best
+
+
+@functools.lru_cache(maxsize=16384)  # a batch compares each text with several candidates
+def _forms(text: str) -> tuple[str, str, bool]:
+    """The two forms texts are compared in: without spaces, and words sorted; and whether it has words."""
+    normal = normalize_text(text)
+    return normal.replace(" ", ""), " ".join(sorted(normal.split())), " " in normal
 
 
 def _aligned(a: str, b: str) -> float:
