@@ -27,11 +27,10 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
     if "poolclass" not in kwargs:
         options |= {"pool_size": 10, "max_overflow": 10}
     options.update(kwargs)
-    # jsonb parameters and results are many on the intake path (candidates' answers, COPY rows);
-    # msgspec encodes and decodes them several times faster than `json`.
-    engine = create_async_engine(
-        url, json_serializer=encode_json, json_deserializer=msgspec.json.decode, **options
-    )
+    # json and jsonb values are many on the intake path (candidates' answers, COPY rows): msgspec
+    # encodes SQLAlchemy's binds, and `jsonb_as_bytes` decodes every result (its codecs replace the
+    # dialect's, the only users of a `json_deserializer`).
+    engine = create_async_engine(url, json_serializer=encode_json, **options)
     event.listen(engine.sync_engine, "connect", jsonb_as_bytes)
     return engine
 

@@ -126,6 +126,10 @@ class Index:
         if found.content_hash is not None:
             self.by_hash[(form_id, found.content_hash)].append(found)
 
+    def add_stored(self, row: store.CandidateRow) -> None:
+        """A stored record found by `store.candidates`, in the cell it is stored under."""
+        self.add(row[1], candidate(row), (row[9], row[10]))
+
     def near(
         self, form_id: uuid.UUID, cells: Iterable[tuple[int, int]], content_hash: str | None
     ) -> list[Candidate]:
@@ -154,7 +158,7 @@ async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
             wanted_hashes.append((item.form.id, item.hash))
     index = Index()
     for row in await store.candidates(db, probes, wanted_hashes, match_fields(items)):
-        index.add(row[1], candidate(row), (row[9], row[10]))
+        index.add_stored(row)
 
     placements: dict[int, Placement] = {}
     for item in items:

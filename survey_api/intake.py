@@ -97,10 +97,10 @@ async def ingest(
 ) -> wire.BatchResult:
     """Judge and store a batch; each received item is logged once, with its outcome.
 
-    Items are judged against the log as committed, then written and logged in one statement whose
-    unique index on uuid has the last word: if a concurrent batch logged one of these uuids meanwhile,
-    the log comes up short and the batch runs again from its savepoint, now seeing that uuid as
-    received before. Every retry finds at least one more uuid taken, so it ends.
+    Items are judged against the log as committed, then written and logged in one COPY whose unique
+    index on uuid has the last word: if a concurrent batch logged one of these uuids meanwhile, the
+    COPY is refused and the batch runs again from its savepoint, now seeing that uuid as received
+    before. Every retry finds at least one more uuid taken, so it ends.
     """
     batch = wire.decode_batch(body, media)
     while True:

@@ -106,7 +106,7 @@ async def examine(
     index = dedup.Index()
     created: dict[str, tuple[datetime, str]] = {}
     for row in rows:
-        index.add(form_id, dedup.candidate(row), (row[9], row[10]))
+        index.add_stored(row)
         created[str(row[0])] = (row[8], str(row[0]))
     known = await store.known_pairs(db, [r.id for r in page] + [row[0] for row in rows])
     gone: set[str] = set()

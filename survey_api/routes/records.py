@@ -228,7 +228,7 @@ async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) ->
     if found is None:
         raise NotFound(f"No record {record_id}.")
     [record] = await views.records(db, access, [found], request.app.state.validators)
-    history = await records.history(db, record_id)
+    history = await records.history(db, found[0])
     revisions = [
         Revision(
             revision=r.revision,
@@ -240,17 +240,6 @@ async def detail(db: DB, access: Any, record_id: uuid.UUID, request: Request) ->
         )
         for r in history
     ]
-    row = found[0]
-    if not revisions or revisions[0].revision != 1:  # still at it: the record's row tells (migration 0003)
-        first = Revision(
-            revision=1,
-            kind="create",
-            submission_uuid=row.submission_uuid,
-            user_id=row.created_by,
-            created_at=row.created_at,
-            changed=[],
-        )
-        revisions.insert(0, first)
     held = (await dedup_store.observations(db, [record_id]))[record_id]
     observed = [
         ObservationOut(

@@ -86,13 +86,29 @@ async def one(
     return (found[0], found[1]) if found else None
 
 
-async def history(db: AsyncSession, record_id: uuid.UUID) -> list[tables.RecordRevision]:
-    rows = await db.scalars(
-        select(tables.RecordRevision)
-        .where(tables.RecordRevision.record_id == record_id)
-        .order_by(tables.RecordRevision.revision)
+async def history(db: AsyncSession, record: tables.Record) -> list[tables.RecordRevision]:
+    """A record's revisions, always from 1: a record still at its first revision has no row for it
+    yet (the update that first moves it on writes one, migration 0003), so it is read off the record."""
+    rows = list(
+        await db.scalars(
+            select(tables.RecordRevision)
+            .where(tables.RecordRevision.record_id == record.id)
+            .order_by(tables.RecordRevision.revision)
+        )
     )
-    return list(rows)
+    if rows and rows[0].revision == 1:
+        return rows
+    first = tables.RecordRevision(  # not added to the session: a view, never written from here
+        record_id=record.id,
+        revision=1,
+        kind="create",
+        submission_uuid=record.submission_uuid,
+        user_id=record.created_by,
+        answers=None,
+        changed=[],
+        created_at=record.created_at,
+    )
+    return [first, *rows]
 
 
 async def open_conflicts(
