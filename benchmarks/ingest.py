@@ -171,6 +171,46 @@ class Server:
             self.process.wait(10)
 
 
+def cpu_seconds(roots: list[int]) -> float | None:
+    """CPU time (user + system) used so far by these processes and their descendants; None off Linux."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, spent in times.items():
+        node = pid
+        while node and node not in roots:
+            node = parents.get(node, 0)
+        if node:
+            total += spent
+    return total
+
+
+def postgres_pids(embedded: Any) -> list[int]:
+    """The embedded postmaster; else every process named postgres (a local server given by URL)."""
+    if embedded is not None:
+        return [embedded._server.get_pid()]
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if (entry / "comm").read_text().strip() == "postgres":
+                found.append(int(entry.name))
+    return found
+
+
 def set_up(server: Server) -> str:
     """A project, the form published, and a volunteer's token."""
     admin = json.loads(server.cli("user", "create", "admin@bench.example", "--admin"))["token"]
@@ -442,9 +482,12 @@ def main() -> int:
 
         bodies, batches = make_bodies(rng, args.batches, args.batch_size, "tablet-bench")
         log(f"measuring {args.batches} batches of {args.batch_size}, {args.concurrency} at once ...")
+        watched = {"server": [server.process.pid], "postgres": postgres_pids(embedded)}  # type: ignore[union-attr]
+        cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
         wall, latencies, statuses = asyncio.run(
             push_batches(server.url, token, bodies, args.concurrency, "measure")
         )
+        cpu_after = {name: cpu_seconds(pids) for name, pids in watched.items()}
         total = sum(statuses.values())
         figures["ingest"] = {
             "submissions": total,
@@ -458,6 +501,13 @@ def main() -> int:
                 "mean": round(1000 * statistics.fmean(latencies), 1),
             },
             "request_body_kb_mean": round(statistics.fmean(len(b) for b in bodies) / 1024, 1),
+            # CPU per batch, whatever the machine's neighbours do to wall time ("postgres": every
+            # process of that name when the server is given by URL)
+            "cpu_ms_per_batch": {
+                name: round(1000 * (after - before) / args.batches, 1)  # type: ignore[operator]
+                for name, before in cpu_before.items()
+                if before is not None and (after := cpu_after[name]) is not None
+            },
         }
         log(f"ingest: {figures['ingest']}")
 
