@@ -278,7 +278,7 @@ class Connection:
 
 
 async def push_batches(
-    url: str, token: str, bodies: list[bytes], concurrency: int, label: str
+    url: str, token: str, bodies: list[bytes], concurrency: int, label: str, reconnect: bool = False
 ) -> tuple[float, list[float], dict[str, int]]:
     """Push every body with `concurrency` clients; wall time, per-batch latencies, status counts."""
     queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
@@ -296,6 +296,9 @@ async def push_batches(
                 _, body = queue.get_nowait()
                 began = time.perf_counter()
                 status, content = await api.post(SYNC, body)
+                if reconnect:  # as a tablet does, syncing now and then: a new connection each time
+                    await api.close()
+                    api = Connection(url, token)
                 latencies.append(time.perf_counter() - began)
                 if status != 200:
                     raise SystemExit(f"{label}: HTTP {status}: {content[:2000]!r}")
@@ -418,6 +421,9 @@ def main() -> int:
         action="store_true",
         help="measure right after the preload, before any VACUUM (default: VACUUM ANALYZE first)",
     )
+    parser.add_argument(
+        "--reconnect", action="store_true", help="a new connection per batch (default: keep-alive)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, serve.stderr)")
     args = parser.parse_args()
@@ -485,7 +491,7 @@ def main() -> int:
         watched = {"server": [server.process.pid], "postgres": postgres_pids(embedded)}  # type: ignore[union-attr]
         cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
         wall, latencies, statuses = asyncio.run(
-            push_batches(server.url, token, bodies, args.concurrency, "measure")
+            push_batches(server.url, token, bodies, args.concurrency, "measure", args.reconnect)
         )
         cpu_after = {name: cpu_seconds(pids) for name, pids in watched.items()}
         total = sum(statuses.values())
