@@ -19,7 +19,7 @@ from survey_api import tables
 from survey_api.folding import CELL_M
 from survey_api.stores import dedup as store
 from sync.dedup import Candidate, Incoming, Match, Policy, Score, best_match, is_double_tap
-from sync.grid import bounding_box, cell_key, neighbour_cells
+from sync.grid import cell_key, search_area
 
 if TYPE_CHECKING:
     from survey_api.intake import Item
@@ -85,8 +85,12 @@ def candidate(row: store.CandidateRow) -> Candidate:
 
 def nested(fields: dict[str, Any] | None) -> dict[str, Any]:
     """Answers holding just the given values, `{"a/b": 1}` -> `{"a": {"b": 1}}`; null ones left out."""
+    if not fields:
+        return {}
+    if not any("/" in path for path in fields):  # top-level fields only: nothing to nest
+        return {path: value for path, value in fields.items() if value is not None}
     answers: dict[str, Any] = {}
-    for path, value in sorted((fields or {}).items()):
+    for path, value in sorted(fields.items()):
         if value is None:
             continue
         *parents, leaf = path.split("/")
@@ -178,8 +182,8 @@ async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
 
 def search(form_id: uuid.UUID, lat: float, lon: float, radius_m: float) -> list[store.Probe]:
     """The index probes for a circle: each grid cell it touches, with the circle's bounding box."""
-    box = bounding_box(lat, lon, radius_m)
-    return [(form_id, x, y, *box) for x, y in neighbour_cells(lat, lon, radius_m, CELL_M)]
+    cells, (south, north, west, east) = search_area(lat, lon, radius_m, CELL_M)
+    return [(form_id, x, y, south, north, west, east) for x, y in cells]
 
 
 def candidate_of(here: Incoming, record_id: str) -> Candidate:

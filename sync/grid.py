@@ -33,17 +33,35 @@ def neighbour_cells(
     lat: float, lon: float, radius_m: float, cell_m: float = DEFAULT_CELL_M
 ) -> list[tuple[int, int]]:
     """Every cell that a point within `radius_m` of (lat, lon) can fall in."""
+    return search_area(lat, lon, radius_m, cell_m)[0]
+
+
+def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(south, north, west, east) in degrees holding every point within `radius_m` of (lat, lon).
+
+    Near a pole or across the antimeridian the longitude range is the whole circle (the cells still
+    narrow the search there); elsewhere it is the cap's exact widest extent, as in `neighbour_cells`.
+    """
+    return search_area(lat, lon, radius_m, DEFAULT_CELL_M)[1]
+
+
+def search_area(
+    lat: float, lon: float, radius_m: float, cell_m: float = DEFAULT_CELL_M
+) -> tuple[list[tuple[int, int]], tuple[float, float, float, float]]:
+    """`neighbour_cells` and `bounding_box` of one circle, its extent worked out once."""
     delta = max(radius_m, 0.0) / EARTH_RADIUS_M
     span_lat = math.degrees(delta) * _SLACK + 1e-12
-    covers_pole = abs(lat) + span_lat >= 90.0
+    south, north = max(-90.0, lat - span_lat), min(90.0, lat + span_lat)
     span_lon = 360.0
-    if not covers_pole:
+    if abs(lat) + span_lat < 90.0:  # else the circle holds a pole: whole bands
         ratio = min(1.0, math.sin(delta) / math.cos(math.radians(lat)))
         span_lon = math.degrees(math.asin(ratio)) * _SLACK + 1e-12
+    if span_lon >= 360.0 or lon - span_lon < -180.0 or lon + span_lon > 180.0:
+        box = (south, north, -180.0, 180.0)
+    else:
+        box = (south, north, lon - span_lon, lon + span_lon)
     cells: list[tuple[int, int]] = []
-    for band in range(
-        _band(max(-90.0, lat - span_lat), cell_m), _band(min(90.0, lat + span_lat), cell_m) + 1
-    ):
+    for band in range(_band(south, cell_m), _band(north, cell_m) + 1):
         columns = _columns(band, cell_m)
         width = 360.0 / columns
         if 2 * span_lon >= 360.0:
@@ -53,27 +71,11 @@ def neighbour_cells(
         last = math.floor((lon + span_lon + 180.0) / width)
         if last - first + 1 >= columns:
             cells.extend((band, column) for column in range(columns))
+        elif first == last:
+            cells.append((band, first % columns))
         else:
             cells.extend(dict.fromkeys((band, column % columns) for column in range(first, last + 1)))
-    return cells
-
-
-def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
-    """(south, north, west, east) in degrees holding every point within `radius_m` of (lat, lon).
-
-    Near a pole or across the antimeridian the longitude range is the whole circle (the cells still
-    narrow the search there); elsewhere it is the cap's exact widest extent, as in `neighbour_cells`.
-    """
-    delta = max(radius_m, 0.0) / EARTH_RADIUS_M
-    span_lat = math.degrees(delta) * _SLACK + 1e-12
-    south, north = max(-90.0, lat - span_lat), min(90.0, lat + span_lat)
-    if abs(lat) + span_lat >= 90.0:
-        return south, north, -180.0, 180.0
-    ratio = min(1.0, math.sin(delta) / math.cos(math.radians(lat)))
-    span_lon = math.degrees(math.asin(ratio)) * _SLACK + 1e-12
-    if lon - span_lon < -180.0 or lon + span_lon > 180.0:
-        return south, north, -180.0, 180.0
-    return south, north, lon - span_lon, lon + span_lon
+    return cells, box
 
 
 def pack_cell(key: tuple[int, int]) -> int:
