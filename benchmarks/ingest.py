@@ -3,12 +3,13 @@
 Starts the real `survey-api serve` as a subprocess (embedded PostgreSQL in a temp data dir unless
 `--database-url` is given), publishes a 30-field form, preloads `--preload` records through the sync
 endpoint, runs VACUUM ANALYZE (as autovacuum would have; `--no-vacuum` skips it), then times fresh
-`--batch-size`-item batches pushed by `--concurrency` keep-alive clients: submissions/s and
-p50/p95/max batch latency. Then writes the same rows with asyncpg's `copy_records_to_table` into a
-scratch table, for comparison. One JSON object on stdout; progress on stderr.
+`--batch-size`-item batches pushed by `--concurrency` keep-alive clients: submissions/s,
+p50/p95/max batch latency, and CPU per batch of the server and of PostgreSQL (from /proc). Then
+writes the same rows with asyncpg's `copy_records_to_table` into a scratch table, for comparison. One JSON object on stdout; progress on stderr.
 
     python benchmarks/ingest.py --batches 40 --preload 100000
     python benchmarks/ingest.py --no-vacuum                 # measured right after the bulk preload
+    python benchmarks/ingest.py --workers 2 --reconnect     # two server processes, a connection per batch
     python benchmarks/ingest.py --profile /tmp/serve.prof   # the server under cProfile (slower)
 """
 
