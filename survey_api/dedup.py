@@ -19,7 +19,7 @@ from survey_api import tables
 from survey_api.folding import CELL_M
 from survey_api.stores import dedup as store
 from sync.dedup import Candidate, Incoming, Match, Policy, Score, best_match, is_double_tap
-from sync.grid import cell_key, search_area
+from sync.grid import search_area
 
 if TYPE_CHECKING:
     from survey_api.intake import Item
@@ -58,11 +58,10 @@ def match(
 
 def incoming(item: Item) -> Incoming:
     """The item as scoring sees it; its time is the device's (corrected), never the server's guess."""
-    lat, lon = (item.location[0], item.location[1]) if item.location else (None, None)
     return Incoming(
         uuid=item.uuid,
-        lat=lat,
-        lon=lon,
+        lat=item.point["lat"],
+        lon=item.point["lon"],
         answers=item.answers,
         observed_at=item.ended_at or item.started_at,
         device_id=item.device_id,
@@ -85,13 +84,12 @@ def candidate(row: store.CandidateRow) -> Candidate:
 
 def nested(fields: dict[str, Any] | None) -> dict[str, Any]:
     """Answers holding just the given values, `{"a/b": 1}` -> `{"a": {"b": 1}}`; null ones left out."""
-    if not fields:
-        return {}
-    if not any("/" in path for path in fields):  # top-level fields only: nothing to nest
-        return {path: value for path, value in fields.items() if value is not None}
     answers: dict[str, Any] = {}
-    for path, value in sorted(fields.items()):
+    for path, value in sorted((fields or {}).items()):
         if value is None:
+            continue
+        if "/" not in path:  # most match fields are top-level
+            answers[path] = value
             continue
         *parents, leaf = path.split("/")
         node: Any = answers
@@ -118,15 +116,10 @@ class Index:
         self.by_cell: dict[tuple[uuid.UUID, int, int], list[Candidate]] = defaultdict(list)
         self.by_hash: dict[tuple[uuid.UUID, str], list[Candidate]] = defaultdict(list)
 
-    def add(
-        self, form_id: uuid.UUID, found: Candidate, cell: tuple[int | None, int | None] | None = None
-    ) -> None:
-        """`cell`: the candidate's grid cell when known (a stored record's), else computed."""
+    def add(self, form_id: uuid.UUID, found: Candidate, cell: tuple[int | None, int | None]) -> None:
+        """`cell`: the grid cell the candidate's point is stored under (None, None without a point)."""
         if found.lat is not None and found.lon is not None:
-            x, y = (
-                cell if cell is not None and cell[0] is not None else cell_key(found.lat, found.lon, CELL_M)
-            )
-            self.by_cell[(form_id, x, y)].append(found)
+            self.by_cell[(form_id, *cell)].append(found)
         if found.content_hash is not None:
             self.by_hash[(form_id, found.content_hash)].append(found)
 
@@ -153,9 +146,9 @@ async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
     wanted_hashes: list[tuple[uuid.UUID, str]] = []
     for item in items:
         assert item.form is not None and item.version is not None
-        if item.location is not None:  # a double tap has the very same point: radius 0 finds it
+        if item.point["lat"] is not None:  # a double tap has the very same point: radius 0 finds it
             radius = item.policy.radius_m if item.policy is not None else 0.0
-            found = search(item.form.id, item.location[0], item.location[1], radius)
+            found = search(item.form.id, item.point["lat"], item.point["lon"], radius)
             probes += found
             cells[item.index] = [(p[1], p[2]) for p in found]
         elif item.hash is not None and item.device_id is not None:
@@ -176,7 +169,11 @@ async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
                 decision=decision, target=uuid.UUID(best.record_id), score=best.score
             )
         if best is None or best.decision != "merge":  # a later item of the batch may match this one
-            index.add(item.form.id, candidate_of(here, str(item.new_id)))
+            index.add(
+                item.form.id,
+                candidate_of(here, str(item.new_id)),
+                (item.point["cell_x"], item.point["cell_y"]),
+            )
     return placements
 
 

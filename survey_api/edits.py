@@ -61,7 +61,7 @@ async def apply(
             "duplicate_of": placement.target if review and placement else None,
             "answers": item.answers,
             "issues": msgspec.to_builtins(item.issues),
-            **folding.point_columns(item.answers, item.location_path),
+            **item.point,
             "observations": 1,
             "merged_into": None,
             "content_hash": item.hash,

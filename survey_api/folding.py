@@ -137,11 +137,14 @@ def answers_of(held: list[dict[str, Any]], policy: Policy, location_path: str | 
     return survive(observations, policy.survivorship, location_path)
 
 
+NO_POINT: dict[str, Any] = {"lat": None, "lon": None, "accuracy": None, "cell_x": None, "cell_y": None}
+
+
 def point_columns(answers: dict[str, Any], location_path: str | None) -> dict[str, Any]:
     """A record's lat/lon/accuracy and grid cell (the duplicate index), from the point in its answers."""
     point = get_path(answers, location_path) if location_path else None
     if not is_point(point) or point.get("lat") is None or point.get("lon") is None:
-        return {"lat": None, "lon": None, "accuracy": None, "cell_x": None, "cell_y": None}
+        return dict(NO_POINT)
     lat, lon = float(point["lat"]), float(point["lon"])
     cell_x, cell_y = cell_key(lat, lon, CELL_M)
     return {"lat": lat, "lon": lon, "accuracy": point.get("accuracy"), "cell_x": cell_x, "cell_y": cell_y}

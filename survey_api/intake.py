@@ -15,14 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.model import load_definition
 from forms.validate import Validator, compile_validator
-from survey_api import dedup, edits, tables
+from survey_api import dedup, edits, folding, tables
 from survey_api.access import ProjectAccess
 from survey_api.stores import intake as store
 from sync import batch as wire
 from sync.batch import ItemProblem, ItemResult, SubmissionIn
 from sync.dedup import Policy
 from sync.hashing import canonical_bytes, content_hash
-from sync.merge import get_path
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
 
 # Payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
@@ -37,7 +36,7 @@ class Item:
 
     __slots__ = (
         "answers", "clean", "device_id", "ended_at", "errors", "field_types", "form", "hash", "index", "issues",
-        "location", "location_path", "new_id", "observed_at", "owns_uuid", "payload", "policy", "result", "started_at",
+        "location_path", "new_id", "observed_at", "owns_uuid", "payload", "point", "policy", "result", "started_at",
         "sub", "uuid", "version",
     )  # fmt: skip
 
@@ -53,8 +52,8 @@ class Item:
         self.hash: str | None = None
         self.form: tables.Form | None = None
         self.version: tables.FormVersion | None = None
-        self.location: tuple[float, float, float | None] | None = None
         self.location_path: str | None = None  # where the record's location is in the answers
+        self.point: dict[str, Any] = folding.NO_POINT  # the record's point columns (lat, lon, cell...)
         self.policy: Policy | None = None  # the form's duplicate policy; None: double taps only
         self.field_types: dict[str, str] = {}
         self.device_id: str | None = None
@@ -120,7 +119,7 @@ async def ingest_once(
     media: wire.Media,
     validators: Validators,
     device: str | None,
-    nul_free: bool = False,
+    nul_free: bool,
 ) -> wire.BatchResult:
     now = datetime.now(UTC)
     tz = ZoneInfo(access.timezone)
@@ -188,8 +187,8 @@ async def ingest_once(
     return wire.BatchResult(results=results, server_time=now)  # type: ignore[arg-type]
 
 
-def parse(index: int, raw: msgspec.Raw, media: wire.Media, nul_free: bool = False) -> Item:
-    """`nul_free`: the whole JSON body holds no \\u0000 escape (saves searching each item)."""
+def parse(index: int, raw: msgspec.Raw, media: wire.Media, nul_free: bool) -> Item:
+    """One received item; `nul_free`: its JSON body holds no \\u0000 escape anywhere."""
     parsed = wire.parse_item(raw, media)
     if isinstance(parsed, wire.ItemError):
         item = Item(index, loggable(raw, media))
@@ -197,7 +196,7 @@ def parse(index: int, raw: msgspec.Raw, media: wire.Media, nul_free: bool = Fals
         item.errors += parsed.errors
         item.hash = hashlib.sha256(canonical_bytes(item.payload)).hexdigest()  # a retry is still a duplicate
         return item
-    payload, clean = (raw, True) if nul_free else decode_payload(raw, media)
+    payload, clean = decode_payload(raw, media, nul_free)
     item = Item(index, payload)
     item.clean = clean
     item.sub = parsed
@@ -239,17 +238,16 @@ def judge(
     item.answers = validated.answers if item.clean else storable(validated.answers)
     item.field_types = validator.field_types
     path = item.location_path = dedup.location_path(item.policy, validator)
-    point = get_path(item.answers, path) if path else None
-    if isinstance(point, dict) and point.get("lat") is not None and point.get("lon") is not None:
-        item.location = (float(point["lat"]), float(point["lon"]), point.get("accuracy"))
-        if area is not None and outside_area((item.location[1], item.location[0]), area):
-            item.issues.append(
-                ItemProblem(
-                    loc=["answers", *(path or "").split("/")],
-                    code="outside_area",
-                    message="The point is outside the project's area of interest.",
-                )
+    item.point = folding.point_columns(item.answers, path)
+    located = item.point["lat"] is not None
+    if located and area is not None and outside_area((item.point["lon"], item.point["lat"]), area):
+        item.issues.append(
+            ItemProblem(
+                loc=["answers", *(path or "").split("/")],
+                code="outside_area",
+                message="The point is outside the project's area of interest.",
             )
+        )
     if sub.record_id is not None:
         try:
             uuid.UUID(sub.record_id)
@@ -290,16 +288,17 @@ def clean_uuid(value: str | None) -> str | None:
     return value
 
 
-def decode_payload(raw: msgspec.Raw, media: wire.Media) -> tuple[Any, bool]:
+def decode_payload(raw: msgspec.Raw, media: wire.Media, nul_free: bool) -> tuple[Any, bool]:
     """The item as the log stores it, and whether its answers are fit for jsonb as they are.
 
     Call it for items that parsed. JSON text goes to the log untouched (a json column keeps the
     bytes as sent, NUL escapes included); its answers need cleaning only if it holds the escape
-    \\u0000, which jsonb refuses (the typed parse has already refused out-of-range numbers).
+    \\u0000, which jsonb refuses (the typed parse has already refused out-of-range numbers); a body
+    known to be free of it (`nul_free`: one search of the whole body) spares the search per item.
     MessagePack is decoded and cleaned (NaN, bytes, NUL).
     """
     if media == "json":
-        return raw, NUL_ESCAPE not in bytes(raw)
+        return raw, nul_free or NUL_ESCAPE not in bytes(raw)
     return loggable(raw, media), False
 
 

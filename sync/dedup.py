@@ -133,7 +133,11 @@ class Match(msgspec.Struct, frozen=True, kw_only=True):
 
 def normalize_text(s: str) -> str:
     """NFC, zero-width characters removed (Thai keyboards insert them), casefolded, whitespace folded."""
-    return " ".join(_ZERO_WIDTH.sub("", unicodedata.normalize("NFC", s)).casefold().split())
+    return " ".join(_words(s))
+
+
+def _words(s: str) -> list[str]:
+    return _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", s)).casefold().split()
 
 
 def text_similarity(a: str, b: str) -> float:
@@ -163,7 +167,7 @@ def text_ceiling(a: str, b: str) -> float:
 @functools.lru_cache(maxsize=16384)  # a batch compares each text with several candidates
 def _forms(text: str) -> tuple[str, str, bool]:
     """The two forms texts are compared in: without spaces, and words sorted; and whether it has words."""
-    words = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text)).casefold().split()  # as normalize_text
+    words = _words(text)
     return "".join(words), " ".join(sorted(words)), len(words) > 1
 
 
@@ -225,13 +229,12 @@ def score(
 ) -> Score | None:
     """The blend described in the module docstring; None when the pair is out of range, or when
     its total is sure to fall below `at_least` (then the text alignments are never computed)."""
-    lat, lon, other_lat, other_lon = incoming.lat, incoming.lon, candidate.lat, candidate.lon
-    if lat is None or lon is None or other_lat is None or other_lon is None:
+    if incoming.lat is None or incoming.lon is None or candidate.lat is None or candidate.lon is None:
         return None
-    distance, radius = haversine_m(lat, lon, other_lat, other_lon), policy.radius_m
-    if distance > radius or not _in_window(policy, incoming.observed_at, candidate.observed_at):
+    distance = haversine_m(incoming.lat, incoming.lon, candidate.lat, candidate.lon)
+    if distance > policy.radius_m or not _in_window(policy, incoming.observed_at, candidate.observed_at):
         return None
-    s_d = 1.0 - (distance / radius) ** 2 if radius > 0 else 1.0
+    s_d = 1.0 - (distance / policy.radius_m) ** 2 if policy.radius_m > 0 else 1.0
     types = field_types or {}
     pairs = [
         (name, get_path(incoming.answers, name), get_path(candidate.answers, name), types.get(name))
@@ -326,9 +329,6 @@ def _in_window(policy: Policy, a: datetime | None, b: datetime | None) -> bool:
 
 
 def _empty(value: Any) -> bool:
-    kind = type(value)
-    if kind is str:  # the common case first
-        return not value.strip()
     return (
         value is None
         or value == ""

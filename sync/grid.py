@@ -71,8 +71,6 @@ def search_area(
         last = math.floor((lon + span_lon + 180.0) / width)
         if last - first + 1 >= columns:
             cells.extend((band, column) for column in range(columns))
-        elif first == last:
-            cells.append((band, first % columns))
         else:
             cells.extend(dict.fromkeys((band, column % columns) for column in range(first, last + 1)))
     return cells, box
