@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from survey_api.auth import auth_middleware, provide_user
 from survey_api.database import make_engine, make_sessionmaker, provide_db
+from survey_api.helpers import Helpers, default_processes
 from survey_api.intake import Validators
 from survey_api.problems import EXCEPTION_HANDLERS
 from survey_api.routes.duplicates import DuplicateController
@@ -43,7 +44,9 @@ API_CONTROLLERS = [
 def create_app(
     settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None
 ) -> Litestar:
-    """Build the app. Tests pass their own `sessionmaker`; otherwise one is made from the settings."""
+    """Build the app. Tests pass their own `sessionmaker` (and batches are judged in the server
+    process, inside the test's transaction); otherwise one is made from the settings, and helper
+    processes judge batches (`survey_api.helpers`)."""
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -56,9 +59,17 @@ def create_app(
             )
         engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(engine)
+        processes = settings.intake_processes
+        if processes is None:
+            processes = default_processes()
+        if processes > 0:
+            app.state.helpers = Helpers(settings.database_url, processes)
+            await app.state.helpers.start()
         try:
             yield
         finally:
+            if app.state.helpers is not None:
+                await app.state.helpers.close()
             await engine.dispose()
 
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
@@ -78,7 +89,9 @@ def create_app(
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),
-        state=State({"settings": settings, "sessionmaker": sessionmaker, "validators": Validators()}),
+        state=State(
+            {"settings": settings, "sessionmaker": sessionmaker, "validators": Validators(), "helpers": None}
+        ),
         debug=False,
     )
 

@@ -58,6 +58,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
             if args.workers > 1:  # each worker builds its app from the environment, URL resolved here
                 os.environ["SURVEY_DATABASE_URL"] = resolved.database_url or ""
+                # Each worker judges its own batches, unless helpers are asked for (then each has its own).
+                os.environ.setdefault("SURVEY_INTAKE_PROCESSES", "0")
                 uvicorn.run(
                     "survey_api.app:from_environment",
                     factory=True,

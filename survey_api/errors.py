@@ -44,3 +44,7 @@ class UnsupportedMedia(ApiError):
 
 class Invalid(ApiError):
     """Well-formed but not acceptable."""
+
+
+class Unavailable(ApiError):
+    """Not now, for a reason of the server's; the same request may succeed when sent again."""

@@ -28,6 +28,7 @@ STATUSES: list[tuple[type[Exception], int, str]] = [
     (errors.TooLarge, 413, "Too large"),
     (errors.UnsupportedMedia, 415, "Unsupported media type"),
     (errors.Invalid, 422, "Invalid"),
+    (errors.Unavailable, 503, "Service unavailable"),
     (FormsError, 422, "Invalid form"),
     (sync_errors.TooManyItems, 413, "Too many items"),
     (sync_errors.UnsupportedMedia, 415, "Unsupported media type"),
@@ -68,15 +69,19 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def problem(status: int, detail: str, items: list[Any] | None = None, title: str | None = None) -> Response:
-    body = Problem(
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = msgspec.json.encode(document(status, detail, items, title))
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def document(status: int, detail: str, items: list[Any] | None = None, title: str | None = None) -> Problem:
+    return Problem(
         type=f"https://survey-api.dev/problems/{status}",
         title=title or TITLES.get(status, "Error"),
         status=status,
         detail=detail,
         errors=[as_item(i) for i in items or []],
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return Response(msgspec.json.encode(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def as_item(item: Any) -> ErrorItem:
@@ -100,15 +105,23 @@ def classify(exc: Exception) -> tuple[int, str] | None:
 
 def handle_domain(request: Request, exc: Exception) -> Response:
     """Errors raised by our own code: the table above picks the status."""
-    found = classify(exc)
+    found = document_of(exc)
     if found is None:
         return handle_unexpected(request, exc)
+    return problem(found.status, found.detail, found.errors, found.title)
+
+
+def document_of(exc: Exception) -> Problem | None:
+    """The problem document of an error of our own code; None for anything else (a bug)."""
+    found = classify(exc)
+    if found is None:
+        return None
     status, title = found
     items = getattr(exc, "errors", None) or getattr(exc, "problems", None) or []
     if isinstance(exc, SyncError):
         items = [{"loc": exc.loc or [], "code": getattr(exc, "code", "invalid"), "message": exc.message}]
     detail = getattr(exc, "detail", None) or str(exc) or title
-    return problem(status, detail, items, title)
+    return document(status, detail, items, title)
 
 
 def handle_http(request: Request, exc: HTTPException) -> Response:

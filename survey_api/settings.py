@@ -15,6 +15,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     city_database_url: str | None = None
     max_body_mb: float = 16.0
     max_batch_items: int = 1000
+    intake_processes: int | None = None  # helpers judging batches (`survey_api.helpers`); None: one per core
 
     @property
     def max_body_bytes(self) -> int:
@@ -40,11 +41,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"SURVEY_MAX_BODY_MB must be a number of megabytes, not {max_body!r}") from exc
     if not max_body_mb > 0:
         raise SettingsError("SURVEY_MAX_BODY_MB must be greater than 0")
+    processes = get("SURVEY_INTAKE_PROCESSES")
+    if processes is not None and not (processes.isdigit() and int(processes) <= 64):
+        raise SettingsError(
+            f"SURVEY_INTAKE_PROCESSES must be a whole number from 0 (judge batches in the server process) "
+            f"to 64, not {processes!r}"
+        )
     return Settings(
         database_url=normalise_url(get("SURVEY_DATABASE_URL")),
         data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
         city_database_url=get("SURVEY_CITY_DATABASE_URL"),
         max_body_mb=max_body_mb,
+        intake_processes=int(processes) if processes is not None else None,
     )
 
 

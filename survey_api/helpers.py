@@ -1,0 +1,171 @@
+"""Batches judged in helper processes: the second core for Python, and the event loop kept free.
+
+A 500-item batch costs 100–180 ms of Python here (parsing, validation, content hashes, duplicate
+scoring, COPY encoding). Judged in the server process, it holds up every other request for as long,
+and the server's Python runs on one core whatever the number of clients: with two clients pushing at
+once, one batch waits while the other is judged. uvicorn's `--workers` do not fix that for tablets
+that keep their connection open: workers balance connections, not requests, and two connections
+often land on one worker.
+
+So the server reads, authenticates and authorizes a batch, then hands its bytes to the next free
+helper, a process with its own connections to the same database. The helper judges the batch,
+commits it in its own transaction and sends back the encoded answer (a result or a problem
+document). Batches go to whichever helper is free, so two batches use two cores however the
+clients' connections are spread.
+
+A helper that dies (killed, out of memory) breaks the pool: the batches it was judging are answered
+503 (each may or may not have been stored; sending a batch again is always safe), and a new pool
+takes the next batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import msgspec
+from litestar import Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from survey_api import intake, problems
+from survey_api.access import ProjectAccess
+from survey_api.database import make_engine, make_sessionmaker
+from survey_api.errors import Unavailable
+from survey_api.media import JSON, MSGPACK
+from sync.batch import Media
+
+log = logging.getLogger("survey_api")
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """A helper's answer to one batch, ready to send; `failure` is the trace of a bug, for the log."""
+
+    status: int
+    media_type: str
+    body: bytes
+    failure: str | None = None
+
+    def response(self) -> Response[bytes]:
+        headers = {"Vary": "Accept"} if self.status == 200 else None
+        return Response(self.body, status_code=self.status, media_type=self.media_type, headers=headers)
+
+
+class Helpers:
+    """`processes` helper processes judging batches for this server process."""
+
+    def __init__(self, database_url: str, processes: int) -> None:
+        self.database_url = database_url
+        self.processes = processes
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server holds an event loop, threads and open connections.
+        return ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(self.database_url,),
+        )
+
+    async def start(self) -> None:
+        """Start every helper now (each imports the app and connects), not on the first batches."""
+        loop = asyncio.get_running_loop()
+        ready = [loop.run_in_executor(self.pool, _ready) for _ in range(self.processes)]
+        await asyncio.gather(*ready)
+
+    async def push(self, access: ProjectAccess, body: bytes, media: Media, msgpack: bool) -> Response[bytes]:
+        """The batch judged and stored by a free helper; its answer as the route sends it."""
+        loop = asyncio.get_running_loop()
+        pool = self.pool
+        try:
+            future = loop.run_in_executor(pool, _push, access, body, media, msgpack)
+        except BrokenProcessPool:  # a helper died while idle: this batch never started
+            pool = self._replace(pool)
+            future = loop.run_in_executor(pool, _push, access, body, media, msgpack)
+        try:
+            reply: Reply = await future
+        except BrokenProcessPool as exc:
+            self._replace(pool)
+            raise Unavailable(
+                "The process judging this batch stopped; it may or may not have been stored. "
+                "Send it again: a batch sent twice changes nothing the second time."
+            ) from exc
+        if reply.failure is not None:
+            log.error("unhandled error judging a batch in a helper:\n%s", reply.failure)
+        return reply.response()
+
+    def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """A new pool for a broken one (once: batches failing together replace it together)."""
+        if self.pool is broken:
+            log.error("a helper process stopped; starting new ones")
+            broken.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+        return self.pool
+
+    async def close(self) -> None:
+        """Let running batches finish, then stop the helpers (before the database stops)."""
+        await asyncio.to_thread(self.pool.shutdown, wait=True)
+
+
+def default_processes() -> int:
+    """One helper per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# The helper's side: one event loop, engine and validator cache per helper process, made once.
+
+
+class _Helper:
+    def __init__(self, database_url: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        # One batch at a time per helper: two connections cover pre-ping and a reconnect.
+        self.engine = make_engine(database_url, pool_size=2, max_overflow=0)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self.validators = intake.Validators()
+
+    async def push(self, access: ProjectAccess, body: bytes, media: Media, msgpack: bool) -> Reply:
+        try:
+            async with self.sessionmaker() as db, db.begin():
+                result = await intake.ingest(db, access, body, media, self.validators)
+        except Exception as exc:
+            found = problems.document_of(exc)
+            if found is None:
+                failure = traceback.format_exc()
+                found = problems.document(
+                    500, "The server could not complete this request; it has been logged."
+                )
+                return Reply(500, problems.MEDIA_TYPE, msgspec.json.encode(found), failure)
+            return Reply(found.status, problems.MEDIA_TYPE, msgspec.json.encode(found))
+        if msgpack:
+            return Reply(200, MSGPACK, msgspec.msgpack.encode(result))
+        return Reply(200, JSON, msgspec.json.encode(result))
+
+
+_helper: _Helper | None = None
+
+
+def _start(database_url: str) -> None:
+    """Each helper's initializer. Ctrl-C reaches the whole process group: the server stops its
+    helpers itself, after the batches they are judging."""
+    from survey_api.app import tune_gc
+
+    global _helper
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _helper = _Helper(database_url)
+    tune_gc()
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _push(access: ProjectAccess, body: bytes, media: Media, msgpack: bool) -> Reply:
+    assert _helper is not None, "the pool's initializer made it"
+    return _helper.loop.run_until_complete(_helper.push(access, body, media, msgpack))
