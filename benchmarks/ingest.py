@@ -4,13 +4,16 @@ Starts the real `survey-api serve` as a subprocess (embedded PostgreSQL in a tem
 `--database-url` is given), publishes a 30-field form, preloads `--preload` records through the sync
 endpoint, runs VACUUM ANALYZE (as autovacuum would have; `--no-vacuum` skips it), then times fresh
 `--batch-size`-item batches pushed by `--concurrency` keep-alive clients: submissions/s,
-p50/p95/max batch latency, and CPU per batch of the server and of PostgreSQL (from /proc). Then
-writes the same rows with asyncpg's `copy_records_to_table` into a scratch table, for comparison. One JSON object on stdout; progress on stderr.
+p50/p95/max batch latency, the latency of `GET /health` asked meanwhile, and CPU per batch of the
+server (with its helper processes) and of PostgreSQL (from /proc). Then writes the same rows with
+asyncpg's `copy_records_to_table` into a scratch table, for comparison. One JSON object on stdout;
+progress on stderr.
 
     python benchmarks/ingest.py --batches 40 --preload 100000
     python benchmarks/ingest.py --no-vacuum                 # measured right after the bulk preload
-    python benchmarks/ingest.py --workers 2 --reconnect     # two server processes, a connection per batch
-    python benchmarks/ingest.py --profile /tmp/serve.prof   # the server under cProfile (slower)
+    python benchmarks/ingest.py --intake-processes 0        # batches judged in the server process
+    python benchmarks/ingest.py --workers 2 --intake-processes 0 --reconnect  # two server processes
+    python benchmarks/ingest.py --intake-processes 0 --profile /tmp/serve.prof  # under cProfile
 """
 
 from __future__ import annotations
@@ -117,10 +120,19 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, root: Path, database_url: str | None, profile: str | None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        root: Path,
+        database_url: str | None,
+        profile: str | None,
+        workers: int = 1,
+        intake_processes: int | None = None,
+    ) -> None:
         self.workers = workers
         self.root = root
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+        if intake_processes is not None:
+            self.env["SURVEY_INTAKE_PROCESSES"] = str(intake_processes)
         self.env["SURVEY_DATA_DIR"] = str(root / "data")
         self.env["SURVEY_MAX_BODY_MB"] = "64"
         if database_url:
@@ -245,11 +257,14 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        return await self.request("POST", path, body)
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=2**20)
         assert self.reader is not None
         self.writer.write(
-            f"POST {path} HTTP/1.1\r\n{self.head}Content-Type: application/json\r\n"
+            f"{method} {path} HTTP/1.1\r\n{self.head}Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n".encode()
         )
         self.writer.write(body)
@@ -279,9 +294,19 @@ class Connection:
 
 
 async def push_batches(
-    url: str, token: str, bodies: list[bytes], concurrency: int, label: str, reconnect: bool = False
+    url: str,
+    token: str,
+    bodies: list[bytes],
+    concurrency: int,
+    label: str,
+    reconnect: bool = False,
+    probes: list[float] | None = None,
 ) -> tuple[float, list[float], dict[str, int]]:
-    """Push every body with `concurrency` clients; wall time, per-batch latencies, status counts."""
+    """Push every body with `concurrency` clients; wall time, per-batch latencies, status counts.
+
+    With `probes`, one more client asks `GET /health` (a query of the database) every 50 ms meanwhile
+    and appends each answer's latency: what other requests wait while batches are judged.
+    """
     queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
     for pair in enumerate(bodies):
         queue.put_nowait(pair)
@@ -311,8 +336,22 @@ async def push_batches(
         finally:
             await api.close()
 
+    async def probe() -> None:
+        api = Connection(url, token)
+        try:
+            while not queue.empty():
+                began = time.perf_counter()
+                status, content = await api.request("GET", "/health")
+                if status != 200:
+                    raise SystemExit(f"health: HTTP {status}: {content[:2000]!r}")
+                if probes is not None:
+                    probes.append(time.perf_counter() - began)
+                await asyncio.sleep(0.05)
+        finally:
+            await api.close()
+
     began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)), *([probe()] if probes is not None else []))
     return time.perf_counter() - began, latencies, statuses
 
 
@@ -415,6 +454,11 @@ def main() -> int:
     parser.add_argument("--preload-batch-size", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=2, help="clients pushing at once")
     parser.add_argument("--workers", type=int, default=1, help="`serve --workers` (default 1)")
+    parser.add_argument(
+        "--intake-processes",
+        type=int,
+        help="the server's SURVEY_INTAKE_PROCESSES (default: unset, one helper per core)",
+    )
     parser.add_argument("--database-url", help="an empty PostgreSQL database; default: embedded, temp dir")
     parser.add_argument("--profile", help="run the server under cProfile and write its stats here")
     parser.add_argument(
@@ -431,7 +475,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="survey-bench-"))
-    server = Server(root, args.database_url, args.profile, args.workers)
+    server = Server(root, args.database_url, args.profile, args.workers, args.intake_processes)
     embedded = None
     figures: dict[str, Any] = {"parameters": {k: v for k, v in vars(args).items()}}
     try:
@@ -491,8 +535,9 @@ def main() -> int:
         log(f"measuring {args.batches} batches of {args.batch_size}, {args.concurrency} at once ...")
         watched = {"server": [server.process.pid], "postgres": postgres_pids(embedded)}  # type: ignore[union-attr]
         cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        probes: list[float] = []
         wall, latencies, statuses = asyncio.run(
-            push_batches(server.url, token, bodies, args.concurrency, "measure", args.reconnect)
+            push_batches(server.url, token, bodies, args.concurrency, "measure", args.reconnect, probes)
         )
         cpu_after = {name: cpu_seconds(pids) for name, pids in watched.items()}
         total = sum(statuses.values())
@@ -506,6 +551,13 @@ def main() -> int:
                 "p95": round(1000 * percentile(latencies, 0.95), 1),
                 "max": round(1000 * max(latencies), 1),
                 "mean": round(1000 * statistics.fmean(latencies), 1),
+            },
+            # GET /health sent every 50 ms meanwhile: how long other requests wait behind batches
+            "health_latency_ms": {
+                "count": len(probes),
+                "p50": round(1000 * statistics.median(probes), 1),
+                "p95": round(1000 * percentile(probes, 0.95), 1),
+                "max": round(1000 * max(probes), 1),
             },
             "request_body_kb_mean": round(statistics.fmean(len(b) for b in bodies) / 1024, 1),
             # CPU per batch, whatever the machine's neighbours do to wall time ("postgres": every
