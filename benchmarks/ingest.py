@@ -184,8 +184,8 @@ class Server:
             self.process.wait(10)
 
 
-def cpu_seconds(roots: list[int]) -> float | None:
-    """CPU time (user + system) used so far by these processes and their descendants; None off Linux."""
+def cpu_seconds(roots: list[int], descendants: bool = True) -> float | None:
+    """CPU time (user + system) used so far by these processes (and their descendants); None off Linux."""
     proc = Path("/proc")
     if not proc.is_dir():
         return None
@@ -205,9 +205,9 @@ def cpu_seconds(roots: list[int]) -> float | None:
     total = 0.0
     for pid, spent in times.items():
         node = pid
-        while node and node not in roots:
+        while descendants and node and node not in roots:
             node = parents.get(node, 0)
-        if node:
+        if node in roots:
             total += spent
     return total
 
@@ -534,12 +534,14 @@ def main() -> int:
         bodies, batches = make_bodies(rng, args.batches, args.batch_size, "tablet-bench")
         log(f"measuring {args.batches} batches of {args.batch_size}, {args.concurrency} at once ...")
         watched = {"server": [server.process.pid], "postgres": postgres_pids(embedded)}  # type: ignore[union-attr]
-        cpu_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        processes = {name: (pids, True) for name, pids in watched.items()}
+        processes["server_process"] = (watched["server"], False)  # without its helpers
+        cpu_before = {name: cpu_seconds(*spec) for name, spec in processes.items()}
         probes: list[float] = []
         wall, latencies, statuses = asyncio.run(
             push_batches(server.url, token, bodies, args.concurrency, "measure", args.reconnect, probes)
         )
-        cpu_after = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        cpu_after = {name: cpu_seconds(*spec) for name, spec in processes.items()}
         total = sum(statuses.values())
         figures["ingest"] = {
             "submissions": total,
