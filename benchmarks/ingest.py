@@ -429,6 +429,16 @@ async def bare_copy(dsn: str, items: list[dict[str, Any]], size: int) -> dict[st
     }
 
 
+async def wal_totals(dsn: str) -> dict[str, int]:
+    """WAL written so far by the whole server (pg_stat_wal): records, full-page images, bytes."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow("SELECT wal_records, wal_fpi, wal_bytes::bigint FROM pg_stat_wal")
+    finally:
+        await conn.close()
+    return dict(row)
+
+
 async def vacuum(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
@@ -536,12 +546,14 @@ def main() -> int:
         watched = {"server": [server.process.pid], "postgres": postgres_pids(embedded)}  # type: ignore[union-attr]
         processes = {name: (pids, True) for name, pids in watched.items()}
         processes["server_process"] = (watched["server"], False)  # without its helpers
+        wal_before = asyncio.run(wal_totals(dsn))
         cpu_before = {name: cpu_seconds(*spec) for name, spec in processes.items()}
         probes: list[float] = []
         wall, latencies, statuses = asyncio.run(
             push_batches(server.url, token, bodies, args.concurrency, "measure", args.reconnect, probes)
         )
         cpu_after = {name: cpu_seconds(*spec) for name, spec in processes.items()}
+        wal_after = asyncio.run(wal_totals(dsn))
         total = sum(statuses.values())
         figures["ingest"] = {
             "submissions": total,
@@ -564,6 +576,11 @@ def main() -> int:
             "request_body_kb_mean": round(statistics.fmean(len(b) for b in bodies) / 1024, 1),
             # CPU per batch, whatever the machine's neighbours do to wall time ("postgres": every
             # process of that name when the server is given by URL)
+            "wal_per_batch": {  # everything PostgreSQL wrote meanwhile, /health included
+                "records": round((wal_after["wal_records"] - wal_before["wal_records"]) / args.batches),
+                "full_page_images": round((wal_after["wal_fpi"] - wal_before["wal_fpi"]) / args.batches),
+                "kb": round((wal_after["wal_bytes"] - wal_before["wal_bytes"]) / args.batches / 1024),
+            },
             "cpu_ms_per_batch": {
                 name: round(1000 * (after - before) / args.batches, 1)  # type: ignore[operator]
                 for name, before in cpu_before.items()
