@@ -25,6 +25,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -153,13 +155,22 @@ _helper: _Helper | None = None
 
 def _start(database_url: str) -> None:
     """Each helper's initializer. Ctrl-C reaches the whole process group: the server stops its
-    helpers itself, after the batches they are judging."""
+    helpers itself, after the batches they are judging. A server killed outright cannot, so each
+    helper watches for that and exits (it would otherwise wait for work forever, holding its
+    connections)."""
     from survey_api.app import tune_gc
 
     global _helper
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_server, args=(os.getppid(),), daemon=True).start()
     _helper = _Helper(database_url)
     tune_gc()
+
+
+def _exit_with_server(server_pid: int) -> None:
+    while os.getppid() == server_pid:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _ready() -> int:

@@ -148,3 +148,13 @@ def test_a_batch_whose_helper_dies_is_answered_503_and_can_be_sent_again(instanc
         again = push(api, items)
         assert again.status_code == 200, server.explain(again)
         assert statuses(again) == ["accepted"] * 5  # it never ran: nothing stored, nothing lost
+
+
+def test_helpers_exit_when_the_server_is_killed_outright(instance: Instance) -> None:
+    server, _ = started(instance)
+    left = helpers(server)
+    assert left, server.explain()
+    server.process.kill()  # SIGKILL: no shutdown runs, nothing tells the helpers
+    server.process.wait(10)
+    _, alive = psutil.wait_procs(left, timeout=15)
+    assert alive == [], f"helpers still running after their server was killed: {alive}"
