@@ -39,10 +39,11 @@ class SyncController(Controller):
         possible_duplicate, duplicate or rejected. Rejected items are kept in the quarantine.
         """
         access = await member(db, project, user, Action.PUSH)
-        settings = request.app.state.settings
-        data = await body.read(request, settings.max_body_bytes)
-        media = body.media_of(request)
         helpers = request.app.state.helpers
+        if helpers is not None:  # this request reads nothing more: its connection goes back to the
+            await db.commit()  # pool while the body arrives (slowly, on mobile data) and is judged
+        data = await body.read(request, request.app.state.settings.max_body_bytes)
+        media = body.media_of(request)
         if helpers is not None:  # judged and committed by a helper process, in its own transaction
             return await helpers.push(access, data, media, wants_msgpack(request))
         result = await intake.ingest(db, access, data, media, request.app.state.validators)
