@@ -60,7 +60,7 @@ def create_app(
         engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(engine)
         processes = settings.intake_processes
-        if processes is None:
+        if processes is None:  # unset: one helper per core
             processes = default_processes()
         if processes > 0:
             app.state.helpers = Helpers(settings.database_url, processes)

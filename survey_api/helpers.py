@@ -120,10 +120,12 @@ def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-# The helper's side: one event loop, engine and validator cache per helper process, made once.
+# The helper's side.
 
 
-class _Helper:
+class Helper:
+    """One helper process's own event loop, engine and validator cache, made once when it starts."""
+
     def __init__(self, database_url: str) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
@@ -138,19 +140,16 @@ class _Helper:
                 result = await intake.ingest(db, access, body, media, self.validators)
         except Exception as exc:
             found = problems.document_of(exc)
-            if found is None:
-                failure = traceback.format_exc()
-                found = problems.document(
-                    500, "The server could not complete this request; it has been logged."
-                )
-                return Reply(500, problems.MEDIA_TYPE, msgspec.json.encode(found), failure)
+            if found is None:  # a bug: the server logs its trace
+                document = msgspec.json.encode(problems.document(500, problems.UNEXPECTED))
+                return Reply(500, problems.MEDIA_TYPE, document, traceback.format_exc())
             return Reply(found.status, problems.MEDIA_TYPE, msgspec.json.encode(found))
         if msgpack:
             return Reply(200, MSGPACK, msgspec.msgpack.encode(result))
         return Reply(200, JSON, msgspec.json.encode(result))
 
 
-_helper: _Helper | None = None
+_helper: Helper | None = None
 
 
 def _start(database_url: str) -> None:
@@ -163,7 +162,7 @@ def _start(database_url: str) -> None:
     global _helper
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_server, args=(os.getppid(),), daemon=True).start()
-    _helper = _Helper(database_url)
+    _helper = Helper(database_url)
     tune_gc()
 
 

@@ -17,6 +17,7 @@ from sync.errors import SyncError
 log = logging.getLogger("survey_api")
 
 MEDIA_TYPE = "application/problem+json"
+UNEXPECTED = "The server could not complete this request; it has been logged."  # a bug's detail
 
 # Most specific first: the first class an error is an instance of decides.
 STATUSES: list[tuple[type[Exception], int, str]] = [
@@ -147,7 +148,7 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     """A bug of ours: logged with its trace, answered without one."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "The server could not complete this request; it has been logged.")
+    return problem(500, UNEXPECTED)
 
 
 EXCEPTION_HANDLERS = {
