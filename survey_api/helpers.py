@@ -39,7 +39,7 @@ from survey_api import intake, problems
 from survey_api.access import ProjectAccess
 from survey_api.database import make_engine, make_sessionmaker
 from survey_api.errors import Unavailable
-from survey_api.media import JSON, MSGPACK
+from survey_api.media import encode as media_encode
 from sync.batch import Media
 
 log = logging.getLogger("survey_api")
@@ -144,9 +144,8 @@ class Helper:
                 document = msgspec.json.encode(problems.document(500, problems.UNEXPECTED))
                 return Reply(500, problems.MEDIA_TYPE, document, traceback.format_exc())
             return Reply(found.status, problems.MEDIA_TYPE, msgspec.json.encode(found))
-        if msgpack:
-            return Reply(200, MSGPACK, msgspec.msgpack.encode(result))
-        return Reply(200, JSON, msgspec.json.encode(result))
+        content, media_type = media_encode(result, msgpack)
+        return Reply(200, media_type, content)
 
 
 _helper: Helper | None = None

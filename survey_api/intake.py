@@ -92,8 +92,6 @@ async def ingest(
     body: bytes,
     media: wire.Media,
     validators: Validators,
-    *,
-    device: str | None = None,
 ) -> wire.BatchResult:
     """Judge and store a batch; each received item is logged once, with its outcome.
 
@@ -107,7 +105,7 @@ async def ingest(
     while True:
         try:
             async with db.begin_nested():
-                return await ingest_once(db, access, batch, media, validators, device, nul_free)
+                return await ingest_once(db, access, batch, media, validators, nul_free)
         except Raced:
             continue
 
@@ -118,13 +116,12 @@ async def ingest_once(
     batch: wire.Batch,
     media: wire.Media,
     validators: Validators,
-    device: str | None,
     nul_free: bool,
 ) -> wire.BatchResult:
     now = datetime.now(UTC)
     tz = ZoneInfo(access.timezone)
     skew = clock_skew(batch.sent_at, now, tz)
-    device_id = batch.device_id or device
+    device_id = batch.device_id
     items = [parse(i, raw, media, nul_free) for i, raw in enumerate(batch.submissions)]
     versions = await store.published_versions(
         db, access.id, {(i.sub.form, i.sub.version) for i in items if i.sub is not None}

@@ -20,9 +20,13 @@ def respond(
     request: Request, body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
     """Encode `body` as the client prefers; `Vary: Accept` keeps caches honest."""
+    content, media_type = encode(body, wants_msgpack(request))
     headers = {"Vary": "Accept", **(headers or {})}
-    if wants_msgpack(request):
-        return Response(
-            msgspec.msgpack.encode(body), status_code=status_code, media_type=MSGPACK, headers=headers
-        )
-    return Response(msgspec.json.encode(body), status_code=status_code, media_type=JSON, headers=headers)
+    return Response(content, status_code=status_code, media_type=media_type, headers=headers)
+
+
+def encode(body: Any, msgpack: bool) -> tuple[bytes, str]:
+    """`body` on the wire, and its media type (also where no request is at hand: sync helpers)."""
+    if msgpack:
+        return msgspec.msgpack.encode(body), MSGPACK
+    return msgspec.json.encode(body), JSON
