@@ -132,7 +132,7 @@ async def ingest_once(
         item.device_id = device_id
         if item.sub is not None:
             item.policy = policies.get((item.sub.form, item.sub.version))
-            judge(item, versions, validators, access.timezone, area)
+            judge(item, media, versions, validators, access.timezone, area)
             item.started_at = correct(item.sub.started_at, skew, tz)
             item.ended_at = correct(item.sub.ended_at, skew, tz)
             item.observed_at = item.ended_at or item.started_at or now
@@ -205,6 +205,7 @@ def parse(index: int, raw: msgspec.Raw, media: wire.Media, nul_free: bool) -> It
 
 def judge(
     item: Item,
+    media: wire.Media,
     versions: dict[tuple[str, str], tuple[tables.Form, tables.FormVersion]],
     validators: Validators,
     timezone: str,
@@ -213,7 +214,9 @@ def judge(
     """Validate one parsed item against its form version; fills answers, issues, errors and hash."""
     sub = item.sub
     assert sub is not None
-    item.hash = content_hash(sub.form, sub.version, sub.record_id, sub.base_revision, sub.answers)
+    item.hash = content_hash(
+        sub.form, sub.version, sub.record_id, sub.base_revision, sub.answers, from_json=media == "json"
+    )
     found = versions.get((sub.form, sub.version))
     if found is None:
         item.reject(

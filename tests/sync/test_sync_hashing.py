@@ -59,3 +59,20 @@ def test_same_content_hashes_equally_however_it_was_spelt() -> None:
     assert content_hash("f", "1", None, None, spelt) == content_hash("f", "1", None, None, respelt)
     for a, b in [(1.5, 1), (2.0**53, 2**53), ("1", 1)]:
         assert content_hash("f", "1", None, None, {"a": a}) != content_hash("f", "1", None, None, {"a": b})
+
+
+JSON_TEXTS = [
+    b'{"a": 1, "b": 2.5, "c": "x"}',
+    b'{"count": 2.0, "zero": -0.0, "list": [1.0, 3.0], "last": 4.0}',
+    b'{"big": 9007199254740992.0, "huge": 1e16, "tiny": 1e-7, "e": 2.0e3}',
+    b'{"note": "version 1.0, then 2.0]", "n": {"m": 5.0}}',
+    b'{"th": "\\u0e1b\\u0e49\\u0e32", "nested": [{"x": [0.0]}], "neg": -12.0}',
+]
+
+
+@pytest.mark.parametrize("text", JSON_TEXTS)
+def test_the_json_shortcut_hashes_as_the_general_rules(text: bytes) -> None:
+    answers = msgspec.json.decode(text)
+    general = content_hash("f", "1", "r", 2, answers)
+    assert content_hash("f", "1", "r", 2, answers, from_json=True) == general
+    assert general == content_hash("f", "1", "r", 2, rules(answers))
