@@ -11,6 +11,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api import tables
+from survey_api.stores.intake import copy_in
 
 # One statement per batch: live records inside each item's search box, found through the grid-cell
 # index (a probe is one cell the item's circle touches, with the circle's bounding box), plus live
@@ -139,8 +140,8 @@ async def drop_observations(db: AsyncSession, holder: uuid.UUID) -> None:
 
 
 async def add_pairs(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await db.execute(insert(tables.DuplicatePair), rows)
+    """Review pairs and automatic merges of one batch, in one COPY (rows with the same keys)."""
+    await copy_in(db, tables.DuplicatePair.__table__, rows)  # type: ignore[arg-type]
 
 
 async def pairs(
