@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api import tables
-from survey_api.stores.intake import copy_in
+from survey_api.stores.bulk import copy_in
 
 # One statement per batch: live records inside each item's search box, found through the grid-cell
 # index (a probe is one cell the item's circle touches, with the circle's bounding box), plus live
