@@ -21,6 +21,8 @@ FIELD_TYPES = frozenset(
 CONTAINER_TYPES = frozenset({"group", "repeat"})
 SELECT_TYPES = frozenset({"select_one", "select_multiple"})
 SURVIVORSHIP_RULES = frozenset({"latest", "first", "most_complete", "best_accuracy", "max", "min", "union"})
+MAX_DEPTH = 32
+"""Groups and repeats nest at most this deep: far beyond any real form, well within every walk's reach."""
 
 
 class Choice(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -122,7 +124,8 @@ def decode_checked(data: bytes | dict[str, Any]) -> tuple[FormDefinition, list[s
             data = msgspec.json.decode(data)
         except msgspec.DecodeError as exc:
             raise InvalidDefinition([Problem(loc=[], code="invalid_json", message=str(exc))]) from exc
-    problems = _prewalk(data, FormDefinition, [])
+    problems = too_deep(data.get("fields")) if isinstance(data, dict) else []
+    problems = problems or _prewalk(data, FormDefinition, [])
     if problems:
         raise InvalidDefinition(problems)
     try:
@@ -133,6 +136,23 @@ def decode_checked(data: bytes | dict[str, Any]) -> tuple[FormDefinition, list[s
     if problems:
         raise InvalidDefinition(problems, warnings)
     return defn, warnings
+
+
+def too_deep(fields: Any) -> list[Problem]:
+    """A problem at the first group nested deeper than MAX_DEPTH in raw `fields`, found without recursion."""
+    pending: list[tuple[Any, list[str | int], int]] = [(fields, ["fields"], 1)]
+    while pending:
+        items, loc, depth = pending.pop()
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("fields"), list):
+                if depth > MAX_DEPTH:
+                    return [nested_too_deep([*loc, i, "fields"])]
+                pending.append((item["fields"], [*loc, i, "fields"], depth + 1))
+    return []
+
+
+def nested_too_deep(loc: list[str | int]) -> Problem:
+    return Problem(loc=loc, code="too_deep", message=f"groups and repeats nest at most {MAX_DEPTH} deep")
 
 
 def _prewalk(value: Any, tp: Any, loc: list[str | int]) -> list[Problem]:

@@ -86,6 +86,8 @@ def load_xlsform(data: bytes) -> tuple[FormDefinition, list[str]]:
         raise UnreadableFile("the workbook has no 'survey' sheet (or it is empty)", "missing_survey_sheet")
     warnings: list[str] = []
     problems, raw_warnings = check_rows(book.survey, book.choices, book.settings)
+    if any(p.code == "too_deep" for p in problems):
+        raise InvalidDefinition(problems, raw_warnings)
     try:
         tree = xls2json.workbook_to_json(book, form_name="data", warnings=warnings)
     except PyXFormError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 from forms.checks import NAME, check_expression
 from forms.errors import Problem
+from forms.model import MAX_DEPTH, nested_too_deep
 
 Loc = list[str | int]
 
@@ -178,6 +179,9 @@ def _check_survey(
                     str(value), ["survey", line, attr], f"{path} {attr}", names, problems, warnings
                 )
         if kind.startswith(("begin group", "begin repeat")):
+            if len(stack) > MAX_DEPTH:
+                problems.append(nested_too_deep(["survey", line, "type"]))
+                return  # pyxform and every later walk recurse per level: stop before they do
             stack.append(_Scope(kind.split()[1], name, line, path + "/"))
     for scope in stack[:0:-1]:
         problems.append(

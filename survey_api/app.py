@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from survey_api.auth import auth_middleware, provide_user
 from survey_api.database import make_engine, make_sessionmaker, provide_db
+from survey_api.guard import GuardedRequest, UrlGuard
 from survey_api.helpers import Helpers, default_processes
 from survey_api.intake import Validators
 from survey_api.problems import EXCEPTION_HANDLERS
@@ -77,7 +78,8 @@ def create_app(
         route_handlers=[health, api],
         dependencies={"db": Provide(provide_db), "user": Provide(provide_user, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[auth_middleware()],
+        middleware=[UrlGuard(), auth_middleware()],
+        request_class=GuardedRequest,
         lifespan=[database],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -15,8 +15,8 @@ from survey_api import decisions, rescan, tables
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
-from survey_api.errors import Malformed, NotFound
-from survey_api.paging import Limit, clamp_limit, decode_cursor, split
+from survey_api.errors import NotFound
+from survey_api.paging import Cursor, Limit, Moment, clamp_limit, split
 from survey_api.routes.forms import require_form
 from survey_api.stores import dedup as store
 from survey_api.stores import forms, projects
@@ -65,6 +65,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: datetime | None
 
 
+PAIRS = Cursor[tuple[datetime, uuid.UUID]](tuple[Moment, uuid.UUID])
+"""Pairs are paged by (created_at, id)."""
+
+
 class DuplicateController(Controller):
     path = "/projects/{project:str}"
     tags = ["review"]
@@ -89,12 +93,10 @@ class DuplicateController(Controller):
         form_id = None
         if form is not None:
             form_id = (await require_form(db, access.id, form)).id
-        after = decode_cursor(cursor)
-        if after is not None and not (isinstance(after, list) and len(after) == 2):
-            raise Malformed("The cursor is not one this server gave out.")
+        after = PAIRS.decode(cursor)
         size = clamp_limit(limit)
         rows = await store.pairs(db, access.id, form_id=form_id, decided=decided, after=after, limit=size + 1)
-        page, next_cursor = split(rows, size, lambda p: [p.created_at.isoformat(), str(p.id)])
+        page, next_cursor = split(rows, size, PAIRS, lambda p: (p.created_at, p.id))
         return PairPage(items=[pair_view(p, keys.get(p.form_id, "")) for p in page], next=next_cursor)
 
     @post("/review/duplicates/{pair_id:uuid}", status_code=200)

@@ -15,7 +15,7 @@ from survey_api.access import Action, member, require_admin
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Invalid, NotFound
-from survey_api.paging import clamp_limit, decode_cursor, split
+from survey_api.paging import Cursor, clamp_limit, split
 from survey_api.stores import projects, users
 from sync.errors import SyncError
 from sync.normalize import area_from_geojson
@@ -57,6 +57,10 @@ class MemberOut(msgspec.Struct, frozen=True, kw_only=True):
     pii: bool
 
 
+PROJECTS = Cursor[str](Slug)
+"""Projects are paged by slug."""
+
+
 class ProjectController(Controller):
     path = "/projects"
     tags = ["projects"]
@@ -83,9 +87,9 @@ class ProjectController(Controller):
         """The projects the caller belongs to (an admin sees every project)."""
         size = clamp_limit(limit)
         rows = await projects.for_user(
-            db, user.id, everything=user.admin, after=decode_cursor(cursor), limit=size + 1
+            db, user.id, everything=user.admin, after=PROJECTS.decode(cursor), limit=size + 1
         )
-        page, after = split(rows, size, lambda row: row[0].slug)
+        page, after = split(rows, size, PROJECTS, lambda row: row[0].slug)
         items = [
             ProjectOut(
                 slug=p.slug,

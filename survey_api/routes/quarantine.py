@@ -14,8 +14,9 @@ from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import NotFound
+from survey_api.guard import PathId
 from survey_api.intake import ingest
-from survey_api.paging import Limit, clamp_limit, decode_cursor, split
+from survey_api.paging import BigInt, Cursor, Limit, clamp_limit, split
 from survey_api.stores import projects, records
 from sync.batch import ItemResult
 
@@ -40,6 +41,10 @@ class Replay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     submission: dict[str, Any] | None = None
 
 
+QUARANTINE = Cursor[int](BigInt)
+"""The quarantine is paged by submission id."""
+
+
 class QuarantineController(Controller):
     path = "/projects/{project:str}"
     tags = ["review"]
@@ -56,15 +61,15 @@ class QuarantineController(Controller):
         """Submissions that could not be stored as records, with their errors and raw payload."""
         access = await member(db, project, user, Action.REVIEW)
         size = clamp_limit(limit)
-        rows = await records.quarantine(db, access.id, decode_cursor(cursor), size + 1)
-        page, after = split(rows, size, lambda s: s.id)
+        rows = await records.quarantine(db, access.id, QUARANTINE.decode(cursor), size + 1)
+        page, after = split(rows, size, QUARANTINE, lambda s: s.id)
         return QuarantinePage(items=[quarantined(s) for s in page], next=after)
 
     @post("/quarantine/{submission_id:int}/replay", status_code=200)
     async def replay(
         self,
         project: FromPath[str],
-        submission_id: FromPath[int],
+        submission_id: PathId,
         data: JSONBody[Replay],
         request: Request,
         db: DB,
@@ -79,9 +84,7 @@ class QuarantineController(Controller):
         return result.results[0]
 
     @delete("/quarantine/{submission_id:int}", status_code=204)
-    async def discard(
-        self, project: FromPath[str], submission_id: FromPath[int], db: DB, user: Caller
-    ) -> None:
+    async def discard(self, project: FromPath[str], submission_id: PathId, db: DB, user: Caller) -> None:
         """Discard a quarantined submission; the payload stays in the log and the act is audited."""
         access = await member(db, project, user, Action.REVIEW)
         await close_quarantined(db, access, submission_id, "discarded")

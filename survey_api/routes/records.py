@@ -15,7 +15,7 @@ from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
-from survey_api.paging import Limit, clamp_limit, decode_cursor, split
+from survey_api.paging import Cursor, Limit, Moment, clamp_limit, split
 from survey_api.stores import dedup as dedup_store
 from survey_api.stores import forms, records
 from sync.merge import FieldConflict, apply_choices, changed_paths
@@ -71,6 +71,12 @@ class Resolution(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     choose: dict[str, Any]
 
 
+RECORDS = Cursor[tuple[datetime, uuid.UUID]](tuple[Moment, uuid.UUID])
+"""A form's records are paged by (created_at, id)."""
+CONFLICTS = Cursor[uuid.UUID](uuid.UUID)
+"""Open conflicts are paged by id."""
+
+
 class RecordController(Controller):
     path = "/projects/{project:str}"
     tags = ["records"]
@@ -95,17 +101,17 @@ class RecordController(Controller):
         if form is None:
             raise NotFound(f"No form {key!r} in this project.")
         size = clamp_limit(limit)
-        after = decode_cursor(cursor)
+        after = RECORDS.decode(cursor)
         rows = await records.page(
             db,
             form.id,
             status=status,
             since=since,
             bbox=parse_bbox(bbox),
-            after=tuple(after) if after else None,
+            after=after,
             limit=size + 1,
         )
-        page, after_page = split(rows, size, lambda r: [r.created_at.isoformat(), str(r.id)])
+        page, after_page = split(rows, size, RECORDS, lambda r: (r.created_at, r.id))
         items = await views.records(db, access, [(r, key) for r in page], request.app.state.validators)
         return RecordPage(items=items, next=after_page)
 
@@ -117,7 +123,7 @@ class RecordController(Controller):
         access = await member(db, project, user, Action.READ)
         return await detail(db, access, record_id, request)
 
-    @patch("/records/{record_id:uuid}")
+    @patch("/records/{record_id:uuid}", opt={"problems": (409,)})
     async def edit_record(
         self,
         project: FromPath[str],
@@ -178,8 +184,8 @@ class ReviewController(Controller):
         """Stale edits that changed a field someone else changed too; each waits for a decision."""
         access = await member(db, project, user, Action.REVIEW)
         size = clamp_limit(limit)
-        rows = await records.open_conflicts(db, access.id, decode_cursor(cursor), size + 1)
-        page, after = split(rows, size, lambda c: str(c.id))
+        rows = await records.open_conflicts(db, access.id, CONFLICTS.decode(cursor), size + 1)
+        page, after = split(rows, size, CONFLICTS, lambda c: c.id)
         items = [
             ConflictOut(
                 id=c.id,
@@ -191,7 +197,7 @@ class ReviewController(Controller):
         ]
         return ConflictPage(items=items, next=after)
 
-    @post("/review/conflicts/{conflict_id:uuid}", status_code=200)
+    @post("/review/conflicts/{conflict_id:uuid}", status_code=200, opt={"problems": (409,)})
     async def resolve(
         self,
         project: FromPath[str],

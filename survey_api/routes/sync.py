@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery
 
 from survey_api import body, intake
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
-from survey_api.errors import Malformed
 from survey_api.media import respond, wants_msgpack
-from survey_api.paging import clamp_limit, decode_cursor, encode_cursor
+from survey_api.paging import BigInt, Cursor, Limit, clamp_limit
 from survey_api.stores import records
 from survey_api.views import Record
 from survey_api.views import records as record_views
@@ -25,6 +22,10 @@ class Changes(msgspec.Struct, frozen=True, kw_only=True):
     items: list[Record]
     next: str
     more: bool
+
+
+CHANGES = Cursor[tuple[int, int]](tuple[BigInt, BigInt], param="since")
+"""The change feed's position: (change_xid, change_seq) of the last record sent."""
 
 
 class SyncController(Controller):
@@ -58,7 +59,7 @@ class SyncController(Controller):
         user: Caller,
         since: FromQuery[str | None] = None,
         form: FromQuery[str | None] = None,
-        limit: Annotated[int | None, QueryParameter(name="limit", ge=1, le=1000)] = None,
+        limit: Limit = None,
     ) -> Response[bytes]:
         """Every record changed after the cursor `since`, in change order; follow `next` while `more`.
 
@@ -66,12 +67,10 @@ class SyncController(Controller):
         appear with `merged_into` set.
         """
         access = await member(db, project, user, Action.PUSH)
-        cursor = decode_cursor(since) or [0, 0]
-        if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(c, int) for c in cursor)):
-            raise Malformed("The cursor is not one this server gave out.")
+        cursor = CHANGES.decode(since) or (0, 0)
         size = clamp_limit(limit)
-        rows = await records.changes(db, access.id, form, (cursor[0], cursor[1]), size + 1)
+        rows = await records.changes(db, access.id, form, cursor, size + 1)
         page = rows[:size]
-        last = [page[-1][0].change_xid, page[-1][0].change_seq] if page else cursor
+        last = (page[-1][0].change_xid, page[-1][0].change_seq) if page else cursor
         items = await record_views(db, access, page, request.app.state.validators)
-        return respond(request, Changes(items=items, next=encode_cursor(last), more=len(rows) > size))
+        return respond(request, Changes(items=items, next=CHANGES.encode(last), more=len(rows) > size))

@@ -150,7 +150,7 @@ async def pairs(
     *,
     form_id: uuid.UUID | None,
     decided: bool | None,
-    after: tuple[str, str] | None,
+    after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[tables.DuplicatePair]:
     query = select(tables.DuplicatePair).where(tables.DuplicatePair.project_id == project_id)
@@ -162,10 +162,10 @@ async def pairs(
     if after is not None:
         query = query.where(
             or_(
-                tables.DuplicatePair.created_at > datetime.fromisoformat(after[0]),
+                tables.DuplicatePair.created_at > after[0],
                 and_(
-                    tables.DuplicatePair.created_at == datetime.fromisoformat(after[0]),
-                    tables.DuplicatePair.id > uuid.UUID(after[1]),
+                    tables.DuplicatePair.created_at == after[0],
+                    tables.DuplicatePair.id > after[1],
                 ),
             )
         )

@@ -48,7 +48,7 @@ async def page(
     status: str | None,
     since: datetime | None,
     bbox: tuple[float, float, float, float] | None,
-    after: tuple[str, str] | None,
+    after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[tables.Record]:
     query = select(tables.Record).where(tables.Record.form_id == form_id)
@@ -64,10 +64,7 @@ async def page(
             tables.Record.lon.between(min_lon, max_lon), tables.Record.lat.between(min_lat, max_lat)
         )
     if after is not None:
-        query = query.where(
-            tuple_(tables.Record.created_at, tables.Record.id)
-            > tuple_(datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        query = query.where(tuple_(tables.Record.created_at, tables.Record.id) > tuple_(*after))
     rows = await db.scalars(query.order_by(tables.Record.created_at, tables.Record.id).limit(limit))
     return list(rows)
 
@@ -112,13 +109,13 @@ async def history(db: AsyncSession, record: tables.Record) -> list[tables.Record
 
 
 async def open_conflicts(
-    db: AsyncSession, project_id: uuid.UUID, after: str | None, limit: int
+    db: AsyncSession, project_id: uuid.UUID, after: uuid.UUID | None, limit: int
 ) -> list[tables.Conflict]:
     query = select(tables.Conflict).where(
         tables.Conflict.project_id == project_id, tables.Conflict.status == "open"
     )
     if after is not None:
-        query = query.where(tables.Conflict.id > uuid.UUID(after))
+        query = query.where(tables.Conflict.id > after)
     return list(await db.scalars(query.order_by(tables.Conflict.id).limit(limit)))
 
 
