@@ -1,6 +1,7 @@
 """Definition checks beyond types: names, structure, choice lists, expressions, dedup policy."""
 
 import re
+import unicodedata
 
 from forms.errors import Problem
 from forms.expressions import ExpressionError, Unsupported, parse, references
@@ -15,6 +16,7 @@ from forms.model import (
 )
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+MAX_NAME_LENGTH = 255  # a sync item names its form and version in at most 255 characters
 EXPRESSION_ATTRS = ("relevant", "constraint", "calculation")
 
 Loc = list[str | int]
@@ -25,12 +27,7 @@ def check(defn: FormDefinition) -> tuple[list[Problem], list[str]]:
     problems: list[Problem] = []
     warnings: list[str] = []
     names = {field.name for _, field in iter_fields(defn)}
-    if not NAME.fullmatch(defn.key):
-        problems.append(
-            Problem(loc=["key"], code="invalid_name", message=f"form key {defn.key!r} is not a valid name")
-        )
-    if not defn.version.strip():
-        problems.append(Problem(loc=["version"], code="empty", message="version must not be empty"))
+    problems += check_key(defn.key) + check_version(defn.version)
     if not defn.fields:
         problems.append(Problem(loc=["fields"], code="no_fields", message="a form needs at least one field"))
     _check_fields(defn, defn.fields, ["fields"], "", names, problems, warnings)
@@ -49,6 +46,40 @@ def check(defn: FormDefinition) -> tuple[list[Problem], list[str]]:
     if defn.dedup is not None:
         problems += check_policy(defn)
     return problems, warnings
+
+
+def check_key(key: str) -> list[Problem]:
+    """A form key: a name (letters, digits, `_ - .`) a sync item can name, so at most 255 characters."""
+    if not NAME.fullmatch(key):
+        return [Problem(loc=["key"], code="invalid_name", message=f"form key {key!r} is not a valid name")]
+    if len(key) > MAX_NAME_LENGTH:
+        return [_too_long("key", "form key", key)]
+    return []
+
+
+def check_version(version: str) -> list[Problem]:
+    """A version string: it is a URL path segment (`.../versions/{version}/publish`) and a sync item
+    names it, so 1 to 255 characters, no `/`, no control characters, no space at either end."""
+    if not version.strip():
+        return [Problem(loc=["version"], code="empty", message="version must not be empty")]
+    if len(version) > MAX_NAME_LENGTH:
+        return [_too_long("version", "version", version)]
+    message = None
+    if "/" in version or version in (".", ".."):
+        message = f"version {version!r} cannot be a URL path segment: no '/', and not '.' or '..'"
+    elif any(unicodedata.category(c) == "Cc" for c in version):
+        message = f"version {version!r} contains a control character"
+    elif version != version.strip():
+        message = f"version {version!r} starts or ends with a space"
+    return [Problem(loc=["version"], code="invalid_version", message=message)] if message else []
+
+
+def _too_long(loc: str, what: str, value: str) -> Problem:
+    return Problem(
+        loc=[loc],
+        code="too_long",
+        message=f"{what} is {len(value)} characters long; at most {MAX_NAME_LENGTH}",
+    )
 
 
 def _check_fields(

@@ -94,6 +94,10 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     from survey_api.errors import Conflict
     from survey_api.stores import users
 
+    if refused := refuse_user(args):  # before any database: what POST /users would refuse, refused here
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+
     async def create(url: str) -> dict[str, str]:
         engine = make_engine(url, pool_size=1)
         try:
@@ -115,6 +119,22 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
             return 1
     sys.stdout.write(msgspec.json.encode(created).decode() + "\n")
     return 0
+
+
+def refuse_user(args: argparse.Namespace) -> str | None:
+    """Why POST /users would refuse this user, in a sentence; None when it would create them."""
+    from survey_api.routes.users import NewUser
+
+    wanted = {"email": args.email, "name": args.name, "password": args.password, "admin": args.admin}
+    try:
+        msgspec.convert(wanted, NewUser)
+    except msgspec.ValidationError as exc:
+        rule, _, where = str(exc).partition(" - at `$.")
+        field = where.rstrip("`")
+        if field == "email":
+            return f"{args.email!r} is not an email address (name@domain, no spaces or control characters)."
+        return f"--{field} is refused: {rule}."
+    return None
 
 
 def parser() -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ from survey_api.access import Action, member, require_admin
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Invalid, NotFound
-from survey_api.paging import Cursor, clamp_limit, split
+from survey_api.paging import Cursor, Limit, clamp_limit, split
 from survey_api.stores import projects, users
 from sync.errors import SyncError
 from sync.normalize import area_from_geojson
@@ -82,7 +82,7 @@ class ProjectController(Controller):
 
     @get("/")
     async def list_projects(
-        self, db: DB, user: Caller, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+        self, db: DB, user: Caller, cursor: FromQuery[str | None] = None, limit: Limit = None
     ) -> ProjectList:
         """The projects the caller belongs to (an admin sees every project)."""
         size = clamp_limit(limit)

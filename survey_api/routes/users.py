@@ -18,11 +18,16 @@ from survey_api.database import DB
 from survey_api.errors import Forbidden, NotFound, Unauthenticated
 from survey_api.stores import projects, users
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+]
+"""The one rule for an email address: POST /users, POST /auth/token and `survey-api user create`."""
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 
 
 class NewUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A user to create, from POST /users or `survey-api user create`: both refuse what the other would."""
+
     email: Email
     name: Text | None = None
     password: Annotated[str, msgspec.Meta(min_length=8, max_length=1000)] | None = None
@@ -105,8 +110,10 @@ class UserController(Controller):
 
     @get("/users/{user_id:uuid}/tokens")
     async def list_tokens(self, user_id: FromPath[uuid.UUID], db: DB, user: Caller) -> TokenList:
-        """A user's live tokens: labels and dates, never the secret."""
+        """A user's live tokens: labels and dates, never the secret; 404 for a user that does not exist."""
         own_or_admin(user, user_id)
+        if await users.get(db, user_id) is None:
+            raise NotFound(f"No user {user_id}.")
         rows = await users.tokens(db, user_id)
         return TokenList(
             items=[
