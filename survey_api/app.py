@@ -9,11 +9,9 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from survey_api import openapi
 from survey_api.auth import auth_middleware, provide_user
 from survey_api.database import make_engine, make_sessionmaker, provide_db
 from survey_api.guard import GuardedRequest, UrlGuard
@@ -74,7 +72,7 @@ def create_app(
             await engine.dispose()
 
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, api],
         dependencies={"db": Provide(provide_db), "user": Provide(provide_user, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -82,20 +80,14 @@ def create_app(
         request_class=GuardedRequest,
         lifespan=[database],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="survey-api",
-            version="1",
-            description="Versioned survey forms, offline batched sync, duplicates and clean exports for city surveys.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
-            security=[{"bearer": []}],
-        ),
+        openapi_config=openapi.config(),
         state=State(
             {"settings": settings, "sessionmaker": sessionmaker, "validators": Validators(), "helpers": None}
         ),
         debug=False,
     )
+    openapi.describe(app)
+    return app
 
 
 def from_environment() -> Litestar:

@@ -62,6 +62,8 @@ class ErrorItem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem document, the body of every error; `errors` locates each problem found."""
+
     type: str
     title: str
     status: int

@@ -99,7 +99,7 @@ class DuplicateController(Controller):
         page, next_cursor = split(rows, size, PAIRS, lambda p: (p.created_at, p.id))
         return PairPage(items=[pair_view(p, keys.get(p.form_id, "")) for p in page], next=next_cursor)
 
-    @post("/review/duplicates/{pair_id:uuid}", status_code=200)
+    @post("/review/duplicates/{pair_id:uuid}", status_code=200, opt={"problems": (409,)})
     async def decide(
         self,
         project: FromPath[str],

@@ -15,7 +15,7 @@ from forms.checks import check_policy, check_renames
 from forms.errors import InvalidDefinition
 from forms.model import DedupPolicy, FormDefinition, decode_checked, definition_hash, load_definition
 from forms.xlsform import load_xlsform
-from survey_api import tables
+from survey_api import openapi, tables
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
@@ -68,7 +68,7 @@ class FormController(Controller):
     path = "/projects/{project:str}/forms"
     tags = ["forms"]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, opt={"request_body": openapi.FORM_BODY, "problems": (409,)})
     async def upload(self, project: FromPath[str], request: Request, db: DB, user: Caller) -> VersionOut:
         """Add a draft version from a JSON definition or an XLSForm (`multipart/form-data`, field `file`).
 
@@ -127,7 +127,7 @@ class FormController(Controller):
             )
         return version_out(key, row)
 
-    @get("/")
+    @get("/", opt={"response_model": Catalogue, "etag": True})
     async def catalogue(
         self, project: FromPath[str], request: Request, db: DB, user: Caller
     ) -> Response[bytes]:
@@ -145,7 +145,7 @@ class FormController(Controller):
         ]
         return cached(request, Catalogue(items=items))
 
-    @get("/{key:str}")
+    @get("/{key:str}", opt={"response_model": FormDefinition, "etag": True})
     async def latest(
         self, project: FromPath[str], key: FromPath[str], request: Request, db: DB, user: Caller
     ) -> Response[bytes]:
@@ -165,7 +165,7 @@ class FormController(Controller):
         rows = await forms.versions(db, form.id, published_only=not can_manage(access))
         return VersionList(items=[version_out(key, r) for r in rows])
 
-    @get("/{key:str}/versions/{version:str}")
+    @get("/{key:str}/versions/{version:str}", opt={"response_model": FormDefinition, "etag": True})
     async def one_version(
         self,
         project: FromPath[str],

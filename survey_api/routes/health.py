@@ -8,6 +8,7 @@ import logging
 import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from sqlalchemy import text
 
 log = logging.getLogger("survey_api")
@@ -18,7 +19,12 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     database: str
 
 
-@get("/health", tags=["health"], opt={"public": True})
+@get(
+    "/health",
+    tags=["health"],
+    opt={"public": True},
+    responses={503: ResponseSpec(Health, description="The database does not answer.")},
+)
 async def health(state: State) -> Response[Health]:
     """200 when the server and its database answer; 503 when the database does not."""
     try:

@@ -65,7 +65,7 @@ class ProjectController(Controller):
     path = "/projects"
     tags = ["projects"]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, opt={"problems": (409,)})
     async def create_project(self, data: JSONBody[NewProject], db: DB, user: Caller) -> ProjectOut:
         """Create a project (admin only). `area` is the area of interest: points outside it are flagged."""
         require_admin(user, "create projects")

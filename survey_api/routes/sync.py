@@ -6,7 +6,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from survey_api import body, intake
+from survey_api import body, intake, openapi
 from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
@@ -32,7 +32,11 @@ class SyncController(Controller):
     path = "/projects/{project:str}/sync"
     tags = ["sync"]
 
-    @post("/", status_code=200, response_model=BatchResult)
+    @post(
+        "/",
+        status_code=200,
+        opt={"request_body": openapi.SYNC_BODY, "response_model": BatchResult, "problems": (503,)},
+    )
     async def push(self, project: FromPath[str], request: Request, db: DB, user: Caller) -> Response[bytes]:
         """Take an offline batch (JSON or MessagePack, optionally gzip); sending it again is always safe.
 
@@ -50,7 +54,7 @@ class SyncController(Controller):
         result = await intake.ingest(db, access, data, media, request.app.state.validators)
         return respond(request, result)
 
-    @get("/changes")
+    @get("/changes", opt={"response_model": Changes})
     async def changes(
         self,
         project: FromPath[str],

@@ -82,7 +82,7 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
 class UserController(Controller):
     tags = ["users"]
 
-    @post("/users", status_code=201)
+    @post("/users", status_code=201, opt={"problems": (409,)})
     async def create_user(self, data: JSONBody[NewUser], db: DB, user: Caller) -> CreatedUser:
         """Create a user (admin only). The response carries their first token; it is shown only once."""
         require_admin(user, "create users")
