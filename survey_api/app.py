@@ -62,7 +62,7 @@ def create_app(
         if processes is None:  # unset: one helper per core
             processes = default_processes()
         if processes > 0:
-            app.state.helpers = Helpers(settings.database_url, processes)
+            app.state.helpers = Helpers(settings.database_url, processes, settings.max_text_bytes)
             await app.state.helpers.start()
         try:
             yield
@@ -82,7 +82,12 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi.config(),
         state=State(
-            {"settings": settings, "sessionmaker": sessionmaker, "validators": Validators(), "helpers": None}
+            {
+                "settings": settings,
+                "sessionmaker": sessionmaker,
+                "validators": Validators(settings.max_text_bytes),
+                "helpers": None,
+            }
         ),
         debug=False,
     )

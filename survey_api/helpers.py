@@ -61,8 +61,9 @@ class Reply(msgspec.Struct, frozen=True):
 class Helpers:
     """`processes` helper processes judging batches for this server process."""
 
-    def __init__(self, database_url: str, processes: int) -> None:
+    def __init__(self, database_url: str, processes: int, max_text: int) -> None:
         self.database_url = database_url
+        self.max_text = max_text
         self.processes = processes
         self.pool = self._new_pool()
 
@@ -72,7 +73,7 @@ class Helpers:
             self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(self.database_url,),
+            initargs=(self.database_url, self.max_text),
         )
 
     async def start(self) -> None:
@@ -126,13 +127,13 @@ def default_processes() -> int:
 class Helper:
     """One helper process's own event loop, engine and validator cache, made once when it starts."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, max_text: int) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         # One batch at a time per helper: two connections cover pre-ping and a reconnect.
         self.engine = make_engine(database_url, pool_size=2, max_overflow=0)
         self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
-        self.validators = intake.Validators()
+        self.validators = intake.Validators(max_text)
 
     async def push(self, access: ProjectAccess, body: bytes, media: Media, msgpack: bool) -> Reply:
         try:
@@ -151,7 +152,7 @@ class Helper:
 _helper: Helper | None = None
 
 
-def _start(database_url: str) -> None:
+def _start(database_url: str, max_text: int) -> None:
     """Each helper's initializer. Ctrl-C reaches the whole process group: the server stops its
     helpers itself, after the batches they are judging. A server killed outright cannot, so each
     helper watches for that and exits (it would otherwise wait for work forever, holding its
@@ -161,7 +162,7 @@ def _start(database_url: str) -> None:
     global _helper
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_server, args=(os.getppid(),), daemon=True).start()
-    _helper = Helper(database_url)
+    _helper = Helper(database_url, max_text)
     tune_gc()
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,25 +19,27 @@ from survey_api import dedup, edits, folding, tables
 from survey_api.access import ProjectAccess
 from survey_api.stores import intake as store
 from sync import batch as wire
-from sync.batch import ItemProblem, ItemResult, SubmissionIn
+from sync.batch import MAX_TEXT_BYTES, ItemProblem, ItemResult, SubmissionIn
 from sync.dedup import Policy
 from sync.hashing import canonical_bytes, content_hash
-from sync.normalize import area_from_geojson, clock_skew, correct, outside_area
+from sync.normalize import area_from_geojson, clock_skew, correct, outside_area, utc_or_none
 
-# Payloads for the log; out-of-range JSON numbers (1e999) become inf, which `storable` spells out.
+log = logging.getLogger("survey_api")
+
+# Reading a payload only to check that PostgreSQL's json type takes its text as sent (1e999 included).
 LENIENT_JSON = msgspec.json.Decoder(float_hook=float)
 MSGPACK = msgspec.msgpack.Decoder()
-CONTROL = re.compile(r"[\x00-\x1f]")
 NUL_ESCAPE = b"\\u0000"  # the JSON escape jsonb refuses
+UNJUDGED = "This item could not be judged; it is kept in the quarantine and the server's log says why."
 
 
 class Item:
     """The working state of one received item while its batch is processed."""
 
     __slots__ = (
-        "answers", "clean", "device_id", "ended_at", "errors", "field_types", "form", "hash", "index", "issues",
-        "location_path", "new_id", "observed_at", "owns_uuid", "payload", "point", "policy", "result", "started_at",
-        "sub", "uuid", "version",
+        "answers", "clean", "device_id", "ended_at", "errors", "field_types", "form", "form_key", "form_version",
+        "hash", "index", "issues", "location_path", "new_id", "observed_at", "owns_uuid", "payload", "point",
+        "policy", "result", "started_at", "sub", "uuid", "version",
     )  # fmt: skip
 
     def __init__(self, index: int, payload: Any) -> None:
@@ -46,6 +48,8 @@ class Item:
         self.clean = False
         self.sub: SubmissionIn | None = None
         self.uuid: str | None = None
+        self.form_key: str | None = None  # the form and version it names, when they are usable text
+        self.form_version: str | None = None
         self.errors: list[ItemProblem] = []
         self.issues: list[ItemProblem] = []
         self.answers: dict[str, Any] = {}
@@ -69,10 +73,14 @@ class Item:
 
 
 class Validators:
-    """Compiled validators by form version id; a published version never changes, so never stale."""
+    """Compiled validators by form version id; a published version never changes, so never stale.
 
-    def __init__(self) -> None:
+    Also the one size rule items are judged by beside their forms: `max_text`, in bytes of UTF-8.
+    """
+
+    def __init__(self, max_text: int = MAX_TEXT_BYTES) -> None:
         self._cache: dict[uuid.UUID, Validator] = {}
+        self.max_text = max_text
 
     def get(self, version: tables.FormVersion, timezone: str) -> Validator:
         found = self._cache.get(version.id)
@@ -120,9 +128,10 @@ async def ingest_once(
 ) -> wire.BatchResult:
     now = datetime.now(UTC)
     tz = ZoneInfo(access.timezone)
-    skew = clock_skew(batch.sent_at, now, tz)
-    device_id = batch.device_id
-    items = [parse(i, raw, media, nul_free) for i, raw in enumerate(batch.submissions)]
+    sent_at = utc_or_none(batch.sent_at, tz) if batch.sent_at is not None else None
+    skew = clock_skew(sent_at, now, tz)
+    device_id = storable(batch.device_id)
+    items = [parse(i, raw, media, nul_free, validators.max_text) for i, raw in enumerate(batch.submissions)]
     versions = await store.published_versions(
         db, access.id, {(i.sub.form, i.sub.version) for i in items if i.sub is not None}
     )
@@ -132,10 +141,8 @@ async def ingest_once(
         item.device_id = device_id
         if item.sub is not None:
             item.policy = policies.get((item.sub.form, item.sub.version))
-            judge(item, media, versions, validators, access.timezone, area)
-            item.started_at = correct(item.sub.started_at, skew, tz)
-            item.ended_at = correct(item.sub.ended_at, skew, tz)
-            item.observed_at = item.ended_at or item.started_at or now
+            guarded(item, judge, media, versions, validators, access.timezone, area)
+            guarded(item, place_in_time, skew, tz, now)
 
     repeats = wire.find_repeated_uuids([(i.uuid, i.hash) for i in items])
     claimable = [i for i in items if i.uuid is not None and i.index not in repeats]
@@ -177,30 +184,69 @@ async def ingest_once(
     # The log: every item processed here, and every rejected one (those not owning their uuid
     # are logged without it). A duplicate of an earlier item is not logged again.
     logged = [i for i in items if i.owns_uuid or (i.result is not None and i.result.status == wire.REJECTED)]
-    if not await store.log(db, [log_row(i, access, device_id, batch.sent_at, skew) for i in logged]):
+    if not await store.log(db, [log_row(i, access, device_id, sent_at, skew) for i in logged]):
         raise Raced
     results = [i.result for i in items]
     assert all(r is not None for r in results), "every received item is accounted for"
     return wire.BatchResult(results=results, server_time=now)  # type: ignore[arg-type]
 
 
-def parse(index: int, raw: msgspec.Raw, media: wire.Media, nul_free: bool) -> Item:
-    """One received item; `nul_free`: its JSON body holds no \\u0000 escape anywhere."""
-    parsed = wire.parse_item(raw, media)
-    if isinstance(parsed, wire.ItemError):
-        item = Item(index, loggable(raw, media))
-        item.uuid = clean_uuid(parsed.uuid)
-        item.errors += parsed.errors
-        item.hash = hashlib.sha256(canonical_bytes(item.payload)).hexdigest()  # a retry is still a duplicate
+def parse(index: int, raw: msgspec.Raw, media: wire.Media, nul_free: bool, max_text: int) -> Item:
+    """One received item; `nul_free`: its JSON body holds no \\u0000 escape anywhere.
+
+    Whatever its bytes, the result is an item whose payload PostgreSQL stores: a failure here is a
+    rejection of this item alone.
+    """
+    try:
+        parsed = wire.parse_item(raw, media, max_text)
+        if isinstance(parsed, wire.ItemError):
+            item = Item(index, payload_of(raw, media, parsed=False))
+            item.uuid, item.form_key, item.form_version = parsed.uuid, parsed.form, parsed.version
+            item.errors += parsed.errors
+            item.hash = hashlib.sha256(canonical_bytes(item.payload)).hexdigest()  # a retry is a duplicate
+            return clean_problems(item)
+        item = Item(index, payload_of(raw, media, parsed=True))
+        item.clean = media == "json" and (nul_free or NUL_ESCAPE not in bytes(raw))
+        item.sub = parsed
+        item.uuid, item.form_key, item.form_version = parsed.uuid, parsed.form, parsed.version
         return item
-    payload, clean = decode_payload(raw, media, nul_free)
-    item = Item(index, payload)
-    item.clean = clean
-    item.sub = parsed
-    item.uuid = clean_uuid(parsed.uuid)
-    if item.uuid is None:
-        item.reject("invalid_uuid", "uuid must not contain control characters.", ["uuid"])
-    return item
+    except Exception as exc:  # the guard: nothing about one item may cost its batch
+        item = Item(index, payload_of(raw, media, parsed=False))
+        unjudged(item, exc)
+        return item
+
+
+def guarded(item: Item, work: Any, *args: Any) -> None:
+    """Run one step of judging an item; whatever it raises rejects this item alone."""
+    try:
+        work(item, *args)
+    except Exception as exc:  # the guard: nothing about one item may cost its batch
+        unjudged(item, exc)
+    clean_problems(item)
+
+
+def unjudged(item: Item, exc: Exception) -> None:
+    if isinstance(exc, RecursionError):
+        item.reject("too_deep", f"The item is nested too deeply (answers may nest {wire.MAX_DEPTH} levels).")
+        return
+    log.error("an item could not be judged (index %d, uuid %r)", item.index, item.uuid, exc_info=exc)
+    item.reject("unprocessable", UNJUDGED)
+
+
+def place_in_time(item: Item, skew: timedelta, tz: ZoneInfo, now: datetime) -> None:
+    """Device times on the server's clock; one that no calendar can place is an issue, not an error."""
+    sub = item.sub
+    assert sub is not None
+    item.started_at = correct(sub.started_at, skew, tz)
+    item.ended_at = correct(sub.ended_at, skew, tz)
+    for key, sent, placed in (
+        ("started_at", sub.started_at, item.started_at),
+        ("ended_at", sub.ended_at, item.ended_at),
+    ):
+        if sent is not None and placed is None:
+            message = f"{key} {sent.isoformat()} cannot be placed on the server's clock; it is kept as sent"
+            item.issues.append(ItemProblem(loc=[key], code="implausible_time", message=message))
+    item.observed_at = item.ended_at or item.started_at or now
 
 
 def judge(
@@ -263,14 +309,14 @@ def log_row(
     return {
         "uuid": item.uuid if item.owns_uuid else None,
         "project_id": access.id,
-        "form_key": sub.form if sub else None,
-        "form_version": sub.version if sub else None,
-        "device_id": storable(device_id),
+        "form_key": item.form_key,
+        "form_version": item.form_version,
+        "device_id": device_id,
         "user_id": access.user.id,
         "sent_at": sent_at,
         "clock_skew_s": skew.total_seconds(),
-        "started_at_raw": sub.started_at if sub else None,
-        "ended_at_raw": sub.ended_at if sub else None,
+        "started_at_raw": utc_or_none(sub.started_at) if sub and sub.started_at else None,
+        "ended_at_raw": utc_or_none(sub.ended_at) if sub and sub.ended_at else None,
         "started_at": item.started_at,
         "ended_at": item.ended_at,
         "content_hash": item.hash,
@@ -282,36 +328,39 @@ def log_row(
     }
 
 
-def clean_uuid(value: str | None) -> str | None:
-    if value is None or CONTROL.search(value):
-        return None
-    return value
+def clean_problems(item: Item) -> Item:
+    """Problems name answer keys as sent; with NUL in them they are made fit for jsonb too."""
+    if not item.clean:
+        item.errors = [msgspec.convert(storable(msgspec.to_builtins(p)), ItemProblem) for p in item.errors]
+        item.issues = [msgspec.convert(storable(msgspec.to_builtins(p)), ItemProblem) for p in item.issues]
+    return item
 
 
-def decode_payload(raw: msgspec.Raw, media: wire.Media, nul_free: bool) -> tuple[Any, bool]:
-    """The item as the log stores it, and whether its answers are fit for jsonb as they are.
+def payload_of(raw: msgspec.Raw, media: wire.Media, *, parsed: bool) -> Any:
+    """The item as the log keeps it; the one place that makes any bytes storable.
 
-    Call it for items that parsed. JSON text goes to the log untouched (a json column keeps the
-    bytes as sent, NUL escapes included); its answers need cleaning only if it holds the escape
-    \\u0000, which jsonb refuses (the typed parse has already refused out-of-range numbers); a body
-    known to be free of it (`nul_free`: one search of the whole body) spares the search per item.
-    MessagePack is decoded and cleaned (NaN, bytes, NUL).
+    JSON keeps its text as sent (a json column keeps NUL escapes and numbers like 1e999) whenever it
+    is text PostgreSQL can read: always for an item that decoded (msgspec checked its UTF-8 and
+    escapes); else when it decodes leniently. Anything else is kept as one JSON string of its text.
+    MessagePack is decoded and made storable (NaN, bytes, NUL); failing that, its bytes in hex.
     """
-    if media == "json":
-        return raw, nul_free or NUL_ESCAPE not in bytes(raw)
-    return loggable(raw, media), False
-
-
-def loggable(raw: msgspec.Raw, media: wire.Media) -> Any:
-    """Any item as plain values jsonb accepts; bytes that are not even JSON are kept as text."""
     try:
-        return storable(LENIENT_JSON.decode(raw) if media == "json" else MSGPACK.decode(raw))
-    except msgspec.DecodeError:
-        return bytes(raw).decode("utf-8", "replace")
+        if media == "json":
+            if not parsed:
+                LENIENT_JSON.decode(raw)
+            return raw
+        return storable(MSGPACK.decode(raw))
+    except (msgspec.DecodeError, RecursionError):
+        data = bytes(raw)
+        return data.decode("utf-8", "replace") if media == "json" else data.hex()
 
 
 def storable(value: Any) -> Any:
-    """What PostgreSQL's jsonb and text accept: no NUL characters, no NaN or infinities, no bytes."""
+    """What PostgreSQL's jsonb and text accept: no NUL characters, no NaN or infinities, no bytes.
+
+    Recursive: callers pass values whose depth is bounded (validated answers, problems) or catch
+    RecursionError (`payload_of`).
+    """
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd") if "\x00" in value else value
     if isinstance(value, float):

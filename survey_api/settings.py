@@ -8,18 +8,26 @@ from pathlib import Path
 
 import msgspec
 
+MAX_BODY_MB = 1024  # a request body is held in memory while it is judged
+MAX_TEXT_KB = 16 * 1024  # one text answer
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
     data_dir: Path = Path(".survey-data")
     city_database_url: str | None = None
     max_body_mb: float = 16.0
+    max_text_kb: int = 64
     max_batch_items: int = 1000
     intake_processes: int | None = None  # helpers judging batches (`survey_api.helpers`); None: one per core
 
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+    @property
+    def max_text_bytes(self) -> int:
+        return self.max_text_kb * 1024
 
 
 class SettingsError(ValueError):
@@ -39,8 +47,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_mb = float(max_body) if max_body else 16.0
     except ValueError as exc:
         raise SettingsError(f"SURVEY_MAX_BODY_MB must be a number of megabytes, not {max_body!r}") from exc
-    if not max_body_mb > 0:
-        raise SettingsError("SURVEY_MAX_BODY_MB must be greater than 0")
+    if not 0 < max_body_mb <= MAX_BODY_MB:
+        raise SettingsError(f"SURVEY_MAX_BODY_MB must be greater than 0 and at most {MAX_BODY_MB}")
+    max_text = get("SURVEY_MAX_TEXT_KB")
+    if max_text is not None and not (max_text.isdigit() and 1 <= int(max_text) <= MAX_TEXT_KB):
+        raise SettingsError(
+            f"SURVEY_MAX_TEXT_KB must be a whole number of kilobytes from 1 to {MAX_TEXT_KB}, not {max_text!r}"
+        )
     processes = get("SURVEY_INTAKE_PROCESSES")
     if processes is not None and not (processes.isdigit() and int(processes) <= 64):
         raise SettingsError(
@@ -52,6 +65,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
         city_database_url=get("SURVEY_CITY_DATABASE_URL"),
         max_body_mb=max_body_mb,
+        max_text_kb=int(max_text) if max_text is not None else 64,
         intake_processes=int(processes) if processes is not None else None,
     )
 

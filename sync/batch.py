@@ -17,9 +17,12 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from sync import split
 from sync.errors import MalformedBatch, TooManyItems, UnsupportedMedia
 
 MAX_ITEMS = 1000
+MAX_DEPTH = 32  # nesting of an item's answers: groups, repeats and geometries need a handful
+MAX_TEXT_BYTES = 64 * 1024  # one text answer, in UTF-8; the shell passes its setting
 
 Media = Literal["json", "msgpack"]
 
@@ -32,7 +35,8 @@ DUPLICATE = "duplicate"
 REJECTED = "rejected"
 STATUSES = (ACCEPTED, MERGED, CONFLICT, MERGED_DUPLICATE, POSSIBLE_DUPLICATE, DUPLICATE, REJECTED)
 
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+# Names and ids: PostgreSQL text refuses NUL, and no control character belongs in one.
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Revision = Annotated[int, msgspec.Meta(ge=1)]
 
 
@@ -66,10 +70,12 @@ class Batch(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ItemError(msgspec.Struct, frozen=True, kw_only=True):
-    """An item that cannot become a SubmissionIn; `uuid` is recovered when it was a usable string."""
+    """An item that cannot become a SubmissionIn; what it names is recovered where it was usable text."""
 
     uuid: str | None
     errors: list[ItemProblem]
+    form: str | None = None
+    version: str | None = None
 
 
 class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,6 +113,7 @@ _ITEM = {"json": msgspec.json.Decoder(SubmissionIn), "msgpack": msgspec.msgpack.
 # The slow path reads an item untyped; JSON's float_hook turns 1e999 into inf so it can be located.
 _ANY = {"json": msgspec.json.Decoder(float_hook=float), "msgpack": msgspec.msgpack.Decoder()}
 _LOC = re.compile(r"at `\$([^`]*)`")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 
 
@@ -119,23 +126,39 @@ def decode_batch(body: bytes, media: Media) -> Batch:
         batch = decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise MalformedBatch(f"not a batch: {exc}", _loc_of(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise MalformedBatch(f"body is not valid {media}: {exc}") from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        # One item's bad bytes (a lone surrogate, NaN) or depth fail msgspec's pass over the whole
+        # body: split its top level by hand, so each item is judged alone.
+        try:
+            batch = _split_batch(body, media)
+        except MalformedBatch:
+            if isinstance(exc, RecursionError):
+                raise
+            raise MalformedBatch(f"body is not valid {media}: {exc}") from None
     if len(batch.submissions) > MAX_ITEMS:
         raise TooManyItems(len(batch.submissions), MAX_ITEMS)
     return batch
 
 
-def parse_item(raw: msgspec.Raw, media: Media) -> SubmissionIn | ItemError:
-    """Typed fast path first; on failure re-read the item untyped to report every problem it has."""
+def parse_item(raw: msgspec.Raw, media: Media, max_text: int = MAX_TEXT_BYTES) -> SubmissionIn | ItemError:
+    """Typed fast path first; on failure re-read the item untyped to report every problem it has.
+
+    JSON decoded typed holds only strings, finite numbers, lists and string-keyed objects, so its
+    values need a walk only when the item is long enough to hide an over-long text; MessagePack can
+    carry NaN, bytes, extension types and other keys, so its values are always walked.
+    """
     try:
         item = _ITEM[media].decode(raw)
     except msgspec.DecodeError as exc:
-        return _diagnose(raw, media, exc)
-    # The typed JSON decoder refuses out-of-range literals, so only MessagePack can carry NaN or inf here.
-    problems = _non_finite(item.answers, ["answers"]) if media == "msgpack" else []
+        return _diagnose(raw, media, exc, max_text)
+    except RecursionError:
+        return _too_deep(raw, media)
+    walk = media == "msgpack" or len(raw) > max_text
+    problems = check_values(item.answers, ["answers"], max_text) if walk else []
     problems += _edit_pair(item.record_id, item.base_revision)
-    return ItemError(uuid=item.uuid, errors=problems) if problems else item
+    if problems:
+        return ItemError(uuid=item.uuid, errors=problems, form=item.form, version=item.version)
+    return item
 
 
 def find_repeated_uuids(items: Sequence[tuple[str | None, str | None]]) -> dict[int, RepeatedUuid]:
@@ -164,11 +187,13 @@ def find_repeated_uuids(items: Sequence[tuple[str | None, str | None]]) -> dict[
     return repeats
 
 
-def _diagnose(raw: msgspec.Raw, media: Media, exc: msgspec.DecodeError) -> ItemError:
+def _diagnose(raw: msgspec.Raw, media: Media, exc: msgspec.DecodeError, max_text: int) -> ItemError:
     try:
         obj = _ANY[media].decode(raw)
     except msgspec.DecodeError as again:
         return ItemError(uuid=None, errors=[_problem([], "malformed", f"item is not valid {media}: {again}")])
+    except RecursionError:
+        return _too_deep(raw, media)
     if not isinstance(obj, dict):
         return ItemError(
             uuid=None, errors=[_problem([], "not_an_object", f"item must be an object, got {_kind(obj)}")]
@@ -187,11 +212,60 @@ def _diagnose(raw: msgspec.Raw, media: Media, exc: msgspec.DecodeError) -> ItemE
             _problem(["answers"], "wrong_type", f"answers must be an object, got {_kind(answers)}")
         )
     else:
-        problems += _non_finite(answers, ["answers"])
+        problems += check_values(answers, ["answers"], max_text)
     if not problems:  # something the checks above do not know about; msgspec's own words then
         problems.append(_problem(_loc_of(exc), "invalid", str(exc)))
-    recovered = uuid if isinstance(uuid, str) and 0 < len(uuid) <= 255 else None
-    return ItemError(uuid=recovered, errors=problems)
+    return ItemError(
+        uuid=_name(uuid), errors=problems, form=_name(obj.get("form")), version=_name(obj.get("version"))
+    )
+
+
+def _too_deep(raw: msgspec.Raw, media: Media) -> ItemError:
+    """An item nested past what can be decoded; what it names is read from its top level alone."""
+    names: dict[str, str | None] = {"uuid": None, "form": None, "version": None}
+    try:
+        members = split.json_members(bytes(raw)) if media == "json" else split.msgpack_members(bytes(raw))
+        for key, value in members:
+            name = _ANY[media].decode(key)
+            if name in names:
+                names[name] = _name(_ANY[media].decode(value))
+    except (MalformedBatch, msgspec.DecodeError, RecursionError):
+        pass
+    message = f"the item is nested too deeply to be read (answers may nest at most {MAX_DEPTH} levels)"
+    return ItemError(errors=[_problem([], "too_deep", message)], **names)
+
+
+def _split_batch(body: bytes, media: Media) -> Batch:
+    """The batch of a body too deep for msgspec to split: its top level read without recursion."""
+    members = split.json_members(body) if media == "json" else split.msgpack_members(body)
+    envelope: dict[str, Any] = {}
+    items: list[msgspec.Raw] | None = None
+    for key, value in members:
+        try:
+            name = _ANY[media].decode(key)
+            if name == "submissions":
+                parts = split.json_elements(value) if media == "json" else split.msgpack_elements(value)
+                items = [msgspec.Raw(part) for part in parts]
+            elif name in ("device_id", "sent_at"):
+                envelope[name] = _ANY[media].decode(value)
+        except RecursionError:
+            raise MalformedBatch(f"not a batch: {name!r} is nested too deeply", [str(name)]) from None
+        except msgspec.DecodeError as exc:
+            raise MalformedBatch(f"body is not valid {media}: {exc}") from None
+    if items is None:
+        raise MalformedBatch("not a batch: Object missing required field `submissions`")
+    try:
+        head = msgspec.convert({**envelope, "submissions": []}, Batch)
+    except msgspec.ValidationError as exc:
+        raise MalformedBatch(f"not a batch: {exc}", _loc_of(exc)) from None
+    return msgspec.structs.replace(head, submissions=items)
+
+
+def _name(value: Any) -> str | None:
+    """A uuid, form or version worth keeping beside a rejected item: usable text, else None."""
+    if isinstance(value, str) and 0 < len(value) <= 255 and not _CONTROL.search(value):
+        return value
+    return None
 
 
 def _check_text(obj: dict[Any, Any], key: str, *, required: bool) -> list[ItemProblem]:
@@ -202,6 +276,8 @@ def _check_text(obj: dict[Any, Any], key: str, *, required: bool) -> list[ItemPr
         return [_problem([key], "wrong_type", f"{key} must be a string, got {_kind(value)}")]
     if not 0 < len(value) <= 255:
         return [_problem([key], "invalid", f"{key} must be 1 to 255 characters long")]
+    if _CONTROL.search(value):
+        return [_problem([key], "invalid", f"{key} must not contain control characters")]
     return []
 
 
@@ -233,22 +309,37 @@ def _edit_pair(record_id: str | None, base_revision: int | None) -> list[ItemPro
     return [_problem([missing], "incomplete_edit", "an edit needs both record_id and base_revision")]
 
 
-def _non_finite(value: Any, loc: list[str | int]) -> list[ItemProblem]:
-    """NaN and infinities cannot be stored or exported; name every place they occur."""
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return []
-        return [_problem(loc, "not_finite", f"{value!r} is not a finite number")]
-    if isinstance(value, dict):
-        found: list[ItemProblem] = []
-        for key, sub in value.items():
-            if not isinstance(key, str):
-                found.append(_problem([*loc, str(key)], "wrong_type", "object keys must be strings"))
-            found += _non_finite(sub, [*loc, str(key)])
-        return found
-    if isinstance(value, list):
-        return [p for i, sub in enumerate(value) for p in _non_finite(sub, [*loc, i])]
-    return []
+def check_values(value: Any, loc: list[str | int], max_text: int = MAX_TEXT_BYTES) -> list[ItemProblem]:
+    """Name every value that cannot be stored or exported: NaN and infinities, keys that are not
+    text, bytes and extension types, texts over `max_text` bytes, nesting past MAX_DEPTH.
+
+    Iterative, so no depth of input can exhaust the stack.
+    """
+    found: list[ItemProblem] = []
+    stack: list[tuple[Any, list[str | int]]] = [(value, loc)]
+    while stack:
+        node, where = stack.pop()
+        kind = type(node)
+        if kind is str:
+            if len(node) * 4 > max_text and len(node.encode("utf-8", "surrogatepass")) > max_text:
+                message = f"a text answer may be at most {max_text // 1024} kB (SURVEY_MAX_TEXT_KB)"
+                found.append(_problem(where, "too_long", message))
+        elif kind is float:
+            if not math.isfinite(node):
+                found.append(_problem(where, "not_finite", f"{node!r} is not a finite number"))
+        elif kind is dict or kind is list:
+            if len(where) - len(loc) >= MAX_DEPTH:
+                found.append(_problem(where, "too_deep", f"answers may nest at most {MAX_DEPTH} levels"))
+                continue
+            pairs = node.items() if kind is dict else enumerate(node)
+            for key, sub in reversed(list(pairs)):
+                if kind is dict and type(key) is not str:
+                    found.append(_problem([*where, str(key)], "wrong_type", "object keys must be strings"))
+                stack.append((sub, [*where, key if kind is list else str(key)]))
+        elif not (node is None or kind is int or kind is bool):
+            message = f"{_kind(node)} values cannot be stored; send text, numbers, lists or objects"
+            found.append(_problem(where, "unsupported_type", message))
+    return found
 
 
 def _loc_of(exc: Exception) -> list[str | int]:
@@ -263,6 +354,7 @@ def _loc_of(exc: Exception) -> list[str | int]:
 
 def _kind(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    names |= {bytes: "binary", msgspec.msgpack.Ext: "MessagePack extension"}
     return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
 
 

@@ -30,19 +30,24 @@ MAX_SKEW = timedelta(days=365 * 100)
 
 def clock_skew(sent_at: datetime | None, server_now: datetime, assume_tz: tzinfo = UTC) -> timedelta:
     """How far the device clock is behind the server's (negative when it runs ahead)."""
-    if sent_at is None:
+    sent = utc_or_none(sent_at, assume_tz) if sent_at is not None else None
+    if sent is None:
         return timedelta(0)
-    skew = _aware(server_now, UTC) - _aware(sent_at, assume_tz)
+    skew = _aware(server_now, UTC) - sent
     if abs(skew) < DEAD_BAND or abs(skew) > MAX_SKEW:
         return timedelta(0)
     return skew
 
 
 def correct(t: datetime | None, skew: timedelta, assume_tz: tzinfo = UTC) -> datetime | None:
-    """A device time moved onto the server clock, in UTC; left uncorrected if that would overflow."""
-    if t is None:
+    """A device time moved onto the server clock, in UTC; left uncorrected if that would overflow.
+
+    None when the time itself has no UTC equivalent in the calendar (year 1 east of Greenwich, year
+    9999 west of it): the caller keeps it as sent and says so.
+    """
+    aware = utc_or_none(t, assume_tz) if t is not None else None
+    if aware is None:
         return None
-    aware = _aware(t, assume_tz).astimezone(UTC)
     try:
         return aware + skew
     except OverflowError:
@@ -94,6 +99,14 @@ def point_problem(lat: Any, lon: Any) -> str | None:
     if -90 <= lon <= 90 and -180 <= lat <= 180:
         return f"latitude {lat} is out of range; latitude and longitude look swapped"
     return f"coordinates ({lat}, {lon}) are out of range"
+
+
+def utc_or_none(t: datetime, assume_tz: tzinfo = UTC) -> datetime | None:
+    """`as_utc`, or None for a time at the calendar's ends that has no UTC equivalent."""
+    try:
+        return _aware(t, assume_tz).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def as_utc(t: datetime, assume_tz: tzinfo = UTC) -> datetime:

@@ -109,10 +109,10 @@ async def close_quarantined(db: DB, access: Any, submission_id: int, outcome: st
 
 def quarantined(row: tables.Submission) -> Quarantined:
     payload = row.payload
-    claimed = payload.get("uuid") if isinstance(payload, dict) else None
+    claimed = row.uuid or claimed_uuid(payload)
     return Quarantined(
         id=row.id,
-        uuid=row.uuid or (claimed if isinstance(claimed, str) else None),
+        uuid=claimed,
         form=row.form_key,
         version=row.form_version,
         device_id=row.device_id,
@@ -120,3 +120,19 @@ def quarantined(row: tables.Submission) -> Quarantined:
         errors=row.errors or [],
         payload=payload,
     )
+
+
+class _Claim(msgspec.Struct):
+    uuid: Any = None
+
+
+_CLAIM = msgspec.json.Decoder(_Claim, float_hook=float)
+
+
+def claimed_uuid(payload: msgspec.Raw) -> str | None:
+    """The uuid a payload names, for an item logged without owning it (a reuse, a failed parse)."""
+    try:
+        claimed = _CLAIM.decode(payload).uuid
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return claimed if isinstance(claimed, str) else None

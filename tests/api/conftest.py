@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from survey_api.app import create_app
 from survey_api.settings import Settings
 from survey_api.stores import users
+from tests.factories import FORM
 
 
 class Person(msgspec.Struct, kw_only=True):
@@ -82,3 +83,17 @@ def member(client: AsyncClient, admin: Person, make_person: MakePerson, project:
         return person
 
     return make
+
+
+@pytest.fixture
+async def field(client: AsyncClient, member) -> tuple[Person, Person]:
+    """A coordinator who published the form, and a volunteer."""
+    coordinator = await member("coordinator", pii=True)
+    volunteer = await member("volunteer")
+    created = await client.post("/api/v1/projects/korat/forms", json=FORM, headers=coordinator.headers)
+    assert created.status_code == 201, created.text
+    published = await client.post(
+        "/api/v1/projects/korat/forms/sidewalk_audit/versions/v1/publish", headers=coordinator.headers
+    )
+    assert published.status_code == 200
+    return coordinator, volunteer

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from survey_api.dedup import nested
 from tests.api.conftest import Person
-from tests.api.test_api_sync import FORM, SYNC, batch
+from tests.factories import FORM, SYNC, batch
 
 BASE = "/api/v1/projects/korat"
 POLICY = {

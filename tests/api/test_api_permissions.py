@@ -10,7 +10,7 @@ from httpx import AsyncClient
 
 from survey_api.access import ALLOWED, Action
 from tests.api.conftest import MakePerson, Person
-from tests.api.test_api_sync import FORM, batch, item
+from tests.factories import FORM, batch, item
 
 ROLES = ("admin", "coordinator", "volunteer", "analyst", "outsider")
 counter = itertools.count()

@@ -8,73 +8,11 @@ from collections import Counter
 from typing import Any
 
 import msgspec
-import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
 from tests.api.conftest import Person
-
-FORM: dict[str, Any] = {
-    "key": "sidewalk_audit",
-    "version": "v1",
-    "title": {"th": "สำรวจทางเท้า", "en": "Sidewalk audit"},
-    "fields": [
-        {"name": "location", "type": "geopoint", "required": True},
-        {"name": "shop_name", "type": "text"},
-        {"name": "surface", "type": "select_one", "choices": "surface"},
-        {"name": "width_m", "type": "decimal", "constraint": ". >= 0 and . <= 20"},
-        {"name": "owner_phone", "type": "text", "sensitive": True},
-        {
-            "name": "trees",
-            "type": "repeat",
-            "fields": [{"name": "species", "type": "text"}, {"name": "girth_cm", "type": "integer"}],
-        },
-    ],
-    "choices": {"surface": [{"value": "concrete"}, {"value": "brick"}]},
-}
-SYNC = "/api/v1/projects/korat/sync"
-
-
-def item(**overrides: Any) -> dict[str, Any]:
-    answers = {
-        "location": {"lat": 14.9730, "lon": 102.0836, "accuracy": 4.0},
-        "shop_name": "ร้านข้าวแกงป้าศรี",
-        "surface": "concrete",
-        "width_m": 1.8,
-        "owner_phone": "0812345678",
-        "trees": [{"species": "ต้นหูกวาง", "girth_cm": 95}],
-    }
-    answers.update(overrides.pop("answers", {}))
-    return {
-        "uuid": str(uuid.uuid4()),
-        "form": "sidewalk_audit",
-        "version": "v1",
-        "answers": answers,
-        **overrides,
-    }
-
-
-def batch(*items: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "device_id": "tablet-07",
-        "sent_at": "2026-11-20T17:00:00+07:00",
-        "submissions": list(items),
-        **extra,
-    }
-
-
-@pytest.fixture
-async def field(client: AsyncClient, member) -> tuple[Person, Person]:
-    """A coordinator who published the form, and a volunteer."""
-    coordinator = await member("coordinator", pii=True)
-    volunteer = await member("volunteer")
-    created = await client.post("/api/v1/projects/korat/forms", json=FORM, headers=coordinator.headers)
-    assert created.status_code == 201, created.text
-    published = await client.post(
-        "/api/v1/projects/korat/forms/sidewalk_audit/versions/v1/publish", headers=coordinator.headers
-    )
-    assert published.status_code == 200
-    return coordinator, volunteer
+from tests.factories import FORM, SYNC, batch, item
 
 
 async def push(client: AsyncClient, who: Person, body: Any) -> list[dict[str, Any]]:
@@ -141,12 +79,13 @@ async def test_bad_items_are_judged_alone_and_accounted_for(client: AsyncClient,
     statuses = [r["status"] for r in results]
     assert statuses == [
         "accepted", "rejected", "rejected", "rejected", "rejected", "rejected", "rejected", "rejected",
-        "rejected", "accepted", "accepted", "accepted", "duplicate", "rejected",
+        "rejected", "rejected", "accepted", "accepted", "duplicate", "rejected",
     ]  # fmt: skip
     codes = [{e["code"] for e in r["errors"]} for r in results]
     assert "unknown_form_version" in codes[4] and "unknown_form_version" in codes[5]
     assert any("swapped" in e["message"] for e in results[6]["errors"])
     assert "uuid_conflict" in codes[13]
+    assert codes[9] == {"too_long"} and results[9]["errors"][0]["loc"] == ["answers", "shop_name"]
     assert [i["code"] for i in results[10]["issues"]] == ["zero_accuracy"]
     assert results[10]["issues"][0]["loc"] == ["answers", "location"]
     quarantine = (await client.get("/api/v1/projects/korat/quarantine", headers=coordinator.headers)).json()
@@ -224,12 +163,22 @@ async def test_envelope_problems(client: AsyncClient, field) -> None:
         SYNC, content=b"<xml/>", headers={**volunteer.headers, "Content-Type": "text/xml"}
     )
     assert wrong.status_code == 415
+    # Bad bytes inside one item cost that item only: the envelope is still a batch.
     nan = await client.post(
         SYNC,
-        content=b'{"submissions": [{"uuid": "a", "answers": {"x": NaN}}]}',
+        content=b'{"submissions": [{"uuid": "a", "answers": {"x": NaN}}, 7]}',
         headers={**volunteer.headers, "Content-Type": "application/json"},
     )
-    assert nan.status_code == 400
+    assert nan.status_code == 200, nan.text
+    assert [(r["status"], r["errors"][0]["code"]) for r in nan.json()["results"]] == [
+        ("rejected", "malformed"),
+        ("rejected", "not_an_object"),
+    ]
+    for broken in (b'{"submissions": [1, 2', b'{"submissions": 7}', b"[]", b'{"device_id": "x"}'):
+        refused = await client.post(
+            SYNC, content=broken, headers={**volunteer.headers, "Content-Type": "application/json"}
+        )
+        assert refused.status_code == 400, (broken, refused.text)
 
 
 async def test_edits_merge_or_conflict_and_a_coordinator_resolves(client: AsyncClient, field) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_api_sync import FORM
 from tests.e2e.server import Instance, Server
+from tests.factories import FORM
 
 PROJECT = "korat"
 API = f"/api/v1/projects/{PROJECT}"
