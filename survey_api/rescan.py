@@ -4,44 +4,65 @@ Each page of records (in id order) looks up its candidates in one query, like an
 committed on its own, so progress is visible and a failure keeps what was done. A record is compared
 only with records created before it, so a pair is proposed once; pairs already proposed or decided
 (either way round) are left alone.
+
+One rescan is live (queued or running) per form, whichever server process is asked: a partial unique
+index holds it (migration 0004), so two at once cannot deadlock on the same records. Each page's
+report is a heartbeat; a live job silent for `SILENT_AFTER` is presumed dead (its server stopped), is
+failed by the next request, and stops itself if it ever reports again. A job's `error` is a sentence
+for people; the exception and its SQL go to the log.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from survey_api import decisions, dedup, tables
 from survey_api.access import ProjectAccess
+from survey_api.errors import Unavailable
 from survey_api.intake import Validators
 from survey_api.stores import dedup as store
-from survey_api.stores import forms
+from survey_api.stores import forms, jobs
 from sync.dedup import Incoming
 
 PAGE = 500
 KIND = "dedup_rescan"
+SILENT_AFTER = timedelta(minutes=10)  # a page takes seconds; ten minutes without a report is a dead job
+SILENT = "The rescan stopped reporting progress (its server was probably restarted); what it did is kept. Start it again."
+FAILED = (
+    "The rescan stopped on an unexpected error after {examined} of {total} records; what it did is "
+    "kept. Start it again; the details are in the server's log under job {job}."
+)
 log = logging.getLogger(__name__)
 
 
-async def start(db: AsyncSession, access: ProjectAccess, form: tables.Form) -> tables.ExportJob:
-    job = tables.ExportJob(
-        id=uuid.uuid4(),
-        project_id=access.id,
-        kind=KIND,
-        params={"form": form.key, "merged": 0, "proposed": 0},
-        status="queued",
-        rows=0,
-        progress=0.0,
-        created_by=access.user.id,
-    )
-    db.add(job)
-    await db.flush()
-    return job
+class Superseded(Exception):
+    """This job was presumed dead and failed while it still ran: it stops, and its page is rolled back."""
+
+
+async def start(db: AsyncSession, access: ProjectAccess, form: tables.Form) -> tuple[tables.ExportJob, bool]:
+    """The form's live rescan, or a new queued one (then True): one is live per form at a time."""
+    await jobs.fail_silent(db, access.id, KIND, form.key, SILENT_AFTER, SILENT)
+    for _ in range(3):  # a live job can end between the insert and the look-up: then insert again
+        job = await jobs.insert_rescan(
+            db,
+            id=uuid.uuid4(),
+            project_id=access.id,
+            kind=KIND,
+            params={"form": form.key, "merged": 0, "proposed": 0},
+            status="queued",
+            rows=0,
+            progress=0.0,
+            created_by=access.user.id,
+        )
+        if job is not None:
+            return job, True
+        if (running := await jobs.live(db, access.id, KIND, form.key)) is not None:
+            return running, False
+    raise Unavailable("Rescans of this form are starting and ending very fast; ask again.")
 
 
 async def run(
@@ -53,29 +74,35 @@ async def run(
 ) -> None:
     """The job's work; runs after the request that queued it has committed."""
     counts = {"merged": 0, "proposed": 0}
+    examined = total = 0
     try:
         async with sessionmaker() as db, db.begin():
             total = await store.count_live(db, form_id)
-            await set_job(db, job_id, status="running")
-        examined, after = 0, None
+            if not await jobs.report(db, job_id, status="running"):
+                raise Superseded
+        after = None
         while True:
             async with sessionmaker() as db, db.begin():
                 page = await store.live_records(db, form_id, after, PAGE)
                 if not page:
                     break
-                for key, n in (await examine(db, access, form_id, page, validators)).items():
-                    counts[key] += n
-                examined += len(page)
-                await set_job(
-                    db, job_id, rows=examined, progress=min(1.0, examined / max(total, 1)), counts=counts
-                )
-            after = page[-1].id
+                found = await examine(db, access, form_id, page, validators)
+                progress = min(1.0, (examined + len(page)) / max(total, 1))
+                done = {key: n + found[key] for key, n in counts.items()}
+                if not await jobs.report(
+                    db, job_id, rows=examined + len(page), progress=progress, counts=done
+                ):
+                    raise Superseded  # rolls this page back: the job that replaced this one redoes it
+            examined, counts, after = examined + len(page), done, page[-1].id
         async with sessionmaker() as db, db.begin():
-            await set_job(db, job_id, status="done", progress=1.0, finished=True, counts=counts)
-    except Exception as exc:  # the job reports its failure; the pages already done stay done
+            await jobs.report(db, job_id, status="done", progress=1.0, finished=True, counts=counts)
+    except Superseded:
+        log.warning("duplicate rescan %s was presumed dead and replaced; it stops", job_id)
+    except Exception:  # the job reports its failure in words; the pages already done stay done
         log.exception("duplicate rescan %s failed", job_id)
+        error = FAILED.format(examined=examined, total=total, job=job_id)
         async with sessionmaker() as db, db.begin():
-            await set_job(db, job_id, status="failed", error=str(exc), finished=True, counts=counts)
+            await jobs.report(db, job_id, status="failed", error=error, finished=True, counts=counts)
 
 
 async def examine(
@@ -153,20 +180,3 @@ async def examine(
             await decisions.reflag(db, record.id)
             counts["proposed"] += 1
     return counts
-
-
-async def set_job(
-    db: AsyncSession,
-    job_id: uuid.UUID,
-    *,
-    counts: dict[str, int] | None = None,
-    finished: bool = False,
-    **values: Any,
-) -> None:
-    job = await db.get(tables.ExportJob, job_id, with_for_update=True)
-    assert job is not None
-    if counts is not None:
-        values["params"] = {**job.params, **counts}
-    if finished:
-        values["finished_at"] = datetime.now(UTC)
-    await db.execute(update(tables.ExportJob).where(tables.ExportJob.id == job_id).values(**values))

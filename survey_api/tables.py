@@ -300,6 +300,9 @@ class Indicator(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
+LIVE_RESCAN = "kind = 'dedup_rescan' AND status IN ('queued', 'running')"
+
+
 class ExportJob(Base):
     __tablename__ = "export_jobs"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -313,7 +316,17 @@ class ExportJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created()
+    updated_at: Mapped[datetime] = created()  # each report of progress: a heartbeat (migration 0004)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index(  # one live duplicate rescan per form (migration 0004)
+            "ux_export_jobs_live_rescan",
+            "project_id",
+            text("(params->>'form')"),
+            unique=True,
+            postgresql_where=text(LIVE_RESCAN),
+        ),
+    )
 
 
 class AuditEntry(Base):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from survey_api import decisions, rescan, tables
@@ -139,26 +140,36 @@ class DuplicateController(Controller):
         form = await db.get(tables.Form, pair.form_id)
         return pair_view(pair, form.key if form else "")
 
-    @post("/forms/{key:str}/dedup/rescan", status_code=202)
+    @post(
+        "/forms/{key:str}/dedup/rescan",
+        status_code=202,
+        responses={200: ResponseSpec(Job, description="The job already queued or running for this form.")},
+    )
     async def start_rescan(
         self, project: FromPath[str], key: FromPath[str], request: Request, db: DB, user: Caller
     ) -> Response[Job]:
-        """Re-examine the form's live records under its current policy; follow the job for progress."""
+        """Re-examine the form's live records under its current policy; follow `Location` for progress.
+
+        One rescan runs per form, whichever server is asked: 202 with a new queued job, or 200 with
+        the job already queued or running (a second coordinator, a double-click), never a second
+        one. A job that has reported no progress for 10 minutes is presumed dead and replaced.
+        """
         access = await member(db, project, user, Action.MANAGE)
         form = await require_form(db, access.id, key)
-        job = await rescan.start(db, access, form)
-        await db.refresh(job)
-        work = BackgroundTask(
-            rescan.run,
-            request.app.state.sessionmaker,
-            access,
-            form.id,
-            job.id,
-            request.app.state.validators,
-        )
+        job, started = await rescan.start(db, access, form)
+        work = None
+        if started:
+            work = BackgroundTask(
+                rescan.run,
+                request.app.state.sessionmaker,
+                access,
+                form.id,
+                job.id,
+                request.app.state.validators,
+            )
         return Response(
             job_view(job),
-            status_code=202,
+            status_code=202 if started else 200,
             headers={"Location": f"/api/v1/projects/{project}/forms/{key}/dedup/rescan/{job.id}"},
             background=work,
         )
