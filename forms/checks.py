@@ -220,11 +220,29 @@ def check_policy(defn: FormDefinition) -> list[Problem]:
                 message="scores must satisfy 0 <= review_score <= auto_merge_score <= 1",
             )
         )
-    if policy.radius_m <= 0 or (policy.time_window_h is not None and policy.time_window_h <= 0):
-        problems.append(
-            Problem(loc=["dedup", "radius_m"], code="not_positive", message="radius and window must be > 0")
-        )
+    problems += _bounded(["dedup", "radius_m"], policy.radius_m, *RADIUS_M, "metres")
+    if policy.time_window_h is not None:
+        problems += _bounded(["dedup", "time_window_h"], policy.time_window_h, *WINDOW_H, "hours")
+    if len(policy.match_fields) > MAX_MATCH_FIELDS:
+        message = f"at most {MAX_MATCH_FIELDS} match_fields are compared"
+        problems.append(Problem(loc=["dedup", "match_fields"], code="too_many", message=message))
     return problems
+
+
+# The duplicate policy's ranges: a radius past a kilometre compares a whole district with every
+# submission (a 10 km radius made intake 150 ms per item); a window past a year is no window.
+RADIUS_M = (0.0, 1000.0)
+WINDOW_H = (0.0, 24.0 * 366)
+MAX_MATCH_FIELDS = 20
+
+
+def _bounded(loc: list[str | int], value: float, low: float, high: float, unit: str) -> list[Problem]:
+    """`value` in (low, high]; NaN and infinities are outside every range."""
+    if low < value <= high:
+        return []
+    name = loc[-1]
+    message = f"{name} must be greater than {low:g} and at most {high:g} {unit}, not {value!r}"
+    return [Problem(loc=loc, code="out_of_range", message=message)]
 
 
 def resolve_rename(path: str, renamed_from: str) -> str:

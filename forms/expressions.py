@@ -183,6 +183,11 @@ class _Parser:
             raise UnsupportedFunction(f"{name}()")
         if not arity[0] <= len(args) <= arity[1]:
             raise ExpressionError(f"{name}() takes {arity[0]}..{arity[1]} arguments, got {len(args)}")
+        if name == "regex" and isinstance(args[1], Str):  # a literal pattern is checked once, here
+            try:
+                functions.compile_pattern(args[1].value)
+            except functions.BadPattern as exc:
+                raise Unsupported(str(exc)) from None
         return Call(name=name, args=args)
 
 

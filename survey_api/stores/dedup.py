@@ -17,8 +17,11 @@ from survey_api.stores.bulk import copy_in
 # index (a probe is one cell the item's circle touches, with the circle's bounding box), plus live
 # records without a location having the content hash of an item without one (a double tap of a
 # located item has the very same point, so its own cell finds it).
-# LATERAL with OFFSET 0 (which keeps the planner from flattening it) makes every probe an index lookup
-# whatever the planner's estimates: O(log n) per probe, never a scan of the form's records.
+# LATERAL with OFFSET 0 or LIMIT (which keep the planner from flattening it) makes every probe an index
+# lookup whatever the planner's estimates: O(log n) per probe, never a scan of the form's records.
+# A probe returns at most 100 records (a 100 m cell at a city's density holds a few): a pile of
+# thousands at one spot (a mocked GPS) costs a bounded search, comparing the oldest 100 of it.
+# With the policy's radius at most 1 km, an item makes at most 441 probes.
 CANDIDATES = text(
     """
     WITH found AS (
@@ -31,7 +34,7 @@ CANDIDATES = text(
             SELECT n.id FROM records n
             WHERE n.form_id = p.form_id AND n.cell_x = p.x AND n.cell_y = p.y AND n.merged_into IS NULL
                 AND n.lat BETWEEN p.south AND p.north AND n.lon BETWEEN p.west AND p.east
-            OFFSET 0
+            LIMIT 100
         ) n
         UNION
         SELECT n.id

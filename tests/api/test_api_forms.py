@@ -229,4 +229,25 @@ async def test_a_duplicate_policy_is_checked_against_the_form(client: AsyncClien
     )
     assert response.status_code == 422
     codes = {e["code"] for e in response.json()["errors"]}
-    assert codes == {"unknown_field", "unknown_rule", "bad_scores", "not_positive"}
+    assert codes == {"unknown_field", "unknown_rule", "bad_scores", "out_of_range"}
+
+
+async def test_every_duplicate_policy_knob_is_bounded(client: AsyncClient, member) -> None:
+    coordinator = await member("coordinator")
+    await client.post("/api/v1/projects/korat/forms", json=SIDEWALK_JSON, headers=coordinator.headers)
+    url = "/api/v1/projects/korat/forms/sidewalk_json/dedup"
+    for knob, value in [
+        ("radius_m", 1e6),
+        ("radius_m", 1e300),
+        ("radius_m", 1000.5),
+        ("radius_m", -1),
+        ("time_window_h", 1e9),
+        ("time_window_h", 0),
+        ("match_fields", ["shop_name"] * 21),
+    ]:
+        response = await client.put(url, json={knob: value}, headers=coordinator.headers)
+        assert response.status_code == 422, (knob, value, response.text)
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["dedup", knob], error
+    edge = await client.put(url, json={"radius_m": 1000, "time_window_h": 24}, headers=coordinator.headers)
+    assert edge.status_code == 200, edge.text

@@ -164,3 +164,32 @@ async def test_lone_surrogates_and_invalid_utf8_cost_only_their_item(client: Asy
     results = await send(client, volunteer, raw)
     assert [r["status"] for r in results] == ["rejected", "rejected", "accepted"], results
     assert len(await quarantine(client, coordinator)) == 2
+
+
+async def test_a_pattern_the_server_cannot_run_warns_at_upload_and_flags_nothing(
+    client: AsyncClient, member
+) -> None:
+    coordinator = await member("coordinator")
+    volunteer = await member("volunteer")
+    form = {
+        "key": "phones",
+        "version": "v1",
+        "title": "Phones",
+        "fields": [
+            {"name": "phone", "type": "text", "constraint": r"regex(., '(\d)\1')"},
+            {"name": "code", "type": "text", "constraint": "regex(., '(a+)+$')"},
+        ],
+    }
+    created = await client.post("/api/v1/projects/korat/forms", json=form, headers=coordinator.headers)
+    assert created.status_code == 201, created.text
+    [warning] = created.json()["warnings"]
+    assert "phone" in warning and r"(\d)\1" in warning
+    published = await client.post(
+        "/api/v1/projects/korat/forms/phones/versions/v1/publish", headers=coordinator.headers
+    )
+    assert published.status_code == 200
+    answers = {"phone": "0812345678", "code": "a" * 5_000 + "!"}
+    sent = {"uuid": str(uuid.uuid4()), "form": "phones", "version": "v1", "answers": answers}
+    [result] = await send(client, volunteer, msgspec.json.encode(batch(sent)))
+    assert result["status"] == "accepted"
+    assert [(i["loc"], i["code"]) for i in result["issues"]] == [(["answers", "code"], "constraint")]

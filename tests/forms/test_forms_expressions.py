@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from forms.expressions import _numeric_test, compile_expr, parse
-from forms.functions import MAX_REGEX_INPUT
+from forms.expressions import Unsupported, _numeric_test, compile_expr, parse
+from forms.functions import BadPattern
 
 VALUES: list[Any] = [
     None,
@@ -78,9 +78,25 @@ def test_other_comparisons_take_the_general_path() -> None:
     assert compile_expr(parse(". = 1"))(True, {}) is True  # a boolean compares as a boolean
 
 
-@pytest.mark.parametrize("pattern", ["^0[0-9]{8,9}$", "(", "x"])
+@pytest.mark.parametrize("pattern", ["^0[0-9]{8,9}$", "x", "^[ก-๙ ]+$"])
 def test_regex_with_a_literal_pattern_agrees_with_a_computed_one(pattern: str) -> None:
     literal = compile_expr(parse(f"regex(., '{pattern}')"))
     computed = compile_expr(parse("regex(., ${p})"))
-    for value in [*VALUES[:-1], "0812345678", "x" * (MAX_REGEX_INPUT + 1)]:
+    for value in [*VALUES[:-1], "0812345678", "x" * 20_000, "ร้านป้าศรี"]:
         assert literal(value, {}) == computed(value, {"p": pattern}), value
+
+
+def test_regex_runs_in_linear_time_so_a_catastrophic_pattern_answers() -> None:
+    """`(a+)+$` backtracks for hours in Python's re on this answer; RE2 answers at once."""
+    rule = compile_expr(parse("regex(., '(a+)+$')"))
+    assert rule("a" * 5_000 + "!", {}) is False
+    assert rule("a" * 5_000, {}) is True
+
+
+@pytest.mark.parametrize("pattern", ["(", r"(\w)\1", "^(?=a)b"])
+def test_a_pattern_the_server_cannot_run_is_left_to_the_tablet(pattern: str) -> None:
+    with pytest.raises(Unsupported, match="regex pattern"):
+        parse(f"regex(., '{pattern}')")
+    computed = compile_expr(parse("regex(., ${p})"))  # known only at run time: the rule raises
+    with pytest.raises(BadPattern):
+        computed("x", {"p": pattern})
