@@ -11,6 +11,9 @@ construction:
   `data` decoding and our own readers use) that is JSON and holds the escape \\u0000 is a 422, and
   JSON nested deeper than the decoder goes (msgspec's RecursionError) is a 400.
 
+Times have an edge of the same kind: asyncpg converts an aware time to UTC, which overflows at the
+ends of years 1 and 9999; `in_utc` makes that a 422 wherever a time enters from a request.
+
 The sync push is the one body left alone, also by construction: it streams its body (gzip and
 size limits) instead of reading it whole, and judges a NUL per item, so one bad item never costs the
 others. Cursors carry text past the URL inside base64; `paging.Cursor` types them, so they cannot
@@ -19,6 +22,7 @@ hold a NUL or an integer beyond `BIGINT` either.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -80,6 +84,17 @@ class GuardedRequest(Request):
                 f"The body is not valid JSON: {exc.detail}",
                 [{"loc": ["body"], "code": "invalid_json", "message": str(exc.detail)}],
             ) from exc
+
+
+def in_utc(moment: datetime, loc: list[str | int]) -> datetime:
+    """A time as asyncpg sends it (in UTC); one past the ends of years 1 and 9999 there is a 422."""
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment
+    except OverflowError as exc:
+        raise Invalid(
+            "The time is out of range: it falls outside years 1 to 9999 in UTC.",
+            [{"loc": loc, "code": "out_of_range", "message": moment.isoformat()}],
+        ) from exc
 
 
 def refuse_nul(data: bytes) -> None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
 
-from survey_api.errors import Malformed
-from survey_api.guard import BIGINT_MAX, BIGINT_MIN
+from survey_api.errors import Invalid, Malformed
+from survey_api.guard import BIGINT_MAX, BIGINT_MIN, in_utc
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -57,8 +57,8 @@ class Cursor(Generic[T]):
             value = self.decoder.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             for part in value if isinstance(value, tuple) else (value,):
                 if isinstance(part, datetime):
-                    part.astimezone(UTC)  # asyncpg converts; at the ends of years 1 and 9999 it overflows
-        except (ValueError, OverflowError, binascii.Error, msgspec.DecodeError) as exc:
+                    in_utc(part, ["query", self.param])
+        except (ValueError, Invalid, binascii.Error, msgspec.DecodeError) as exc:
             raise Malformed(
                 "The cursor is not one this server gave out.",
                 [{"loc": ["query", self.param], "code": "bad_cursor", "message": "unreadable cursor"}],

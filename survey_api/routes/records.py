@@ -15,6 +15,7 @@ from survey_api.access import Action, member
 from survey_api.auth import Caller
 from survey_api.database import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
+from survey_api.guard import in_utc
 from survey_api.paging import Cursor, Limit, Moment, clamp_limit, split
 from survey_api.stores import dedup as dedup_store
 from survey_api.stores import forms, records
@@ -106,7 +107,7 @@ class RecordController(Controller):
             db,
             form.id,
             status=status,
-            since=since,
+            since=in_utc(since, ["query", "since"]) if since else None,
             bbox=parse_bbox(bbox),
             after=after,
             limit=size + 1,

@@ -100,6 +100,19 @@ async def test_garbled_cursors_are_400_on_every_list(
         assert body["errors"][0]["loc"] == ["query", param], (bad, body)
 
 
+async def test_times_at_the_ends_of_the_calendar_are_422(client: AsyncClient, coordinator: Person) -> None:
+    for since in ("0001-01-01T00:00:00+07:00", "9999-12-31T23:59:59-07:00"):
+        response = await client.get(
+            f"{BASE}/forms/audit/records", params={"since": since}, headers=coordinator.headers
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["query", "since"]
+    fine = await client.get(
+        f"{BASE}/forms/audit/records", params={"since": "0001-01-01T00:00:00Z"}, headers=coordinator.headers
+    )
+    assert fine.status_code == 200, fine.text
+
+
 async def test_quarantine_ids_beyond_bigint_are_refused(client: AsyncClient, coordinator: Person) -> None:
     for raw in (BIGINT_MAX + 1, 2**64, 10**30):
         replay = await client.post(f"{BASE}/quarantine/{raw}/replay", json={}, headers=coordinator.headers)
