@@ -29,6 +29,7 @@ log = logging.getLogger("survey_api")
 # Reading a payload only to check that PostgreSQL's json type takes its text as sent (1e999 included).
 LENIENT_JSON = msgspec.json.Decoder(float_hook=float)
 MSGPACK = msgspec.msgpack.Decoder()
+JSON_NULL = msgspec.Raw(b"null")
 NUL_ESCAPE = b"\\u0000"  # the JSON escape jsonb refuses
 UNJUDGED = "This item could not be judged; it is kept in the quarantine and the server's log says why."
 
@@ -349,7 +350,8 @@ def payload_of(raw: msgspec.Raw, media: wire.Media, *, parsed: bool) -> Any:
             if not parsed:
                 LENIENT_JSON.decode(raw)
             return raw
-        return storable(MSGPACK.decode(raw))
+        payload = storable(MSGPACK.decode(raw))
+        return JSON_NULL if payload is None else payload  # a nil item: JSON null, not SQL NULL
     except (msgspec.DecodeError, RecursionError):
         data = bytes(raw)
         return data.decode("utf-8", "replace") if media == "json" else data.hex()
