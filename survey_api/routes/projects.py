@@ -159,3 +159,8 @@ def check_area(area: dict[str, Any]) -> None:
             "The project area must be a valid GeoJSON Polygon or MultiPolygon.",
             [{"loc": ["body", "area"], "code": "invalid_area", "message": str(exc)}],
         ) from exc
+    except RecursionError as exc:  # shapely walks coordinates recursively; a polygon nests three deep
+        raise Invalid(
+            "The project area must be a valid GeoJSON Polygon or MultiPolygon.",
+            [{"loc": ["body", "area", "coordinates"], "code": "too_deep", "message": "nested too deeply"}],
+        ) from exc

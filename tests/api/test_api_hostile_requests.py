@@ -197,6 +197,13 @@ async def test_deeply_nested_json_is_400(client: AsyncClient, admin: Person, coo
         "/api/v1/projects", content=area, headers={**admin.headers, "Content-Type": "application/json"}
     )
     assert_problem(project, 400)
+    for depth in (500, 900):  # readable JSON, but no polygon: its coordinates nest three deep
+        area = b'{"slug": "deep", "name": "Deep", "area": {"type": "Polygon", "coordinates": '
+        area += nested(depth) + b"}}"
+        project = await client.post(
+            "/api/v1/projects", content=area, headers={**admin.headers, "Content-Type": "application/json"}
+        )
+        assert_problem(project, 422)
     form = b'{"key": "deep", "version": "v1", "title": "Deep", "fields": ' + deep + b"}"
     upload = await client.post(
         f"{BASE}/forms", content=form, headers={**coordinator.headers, "Content-Type": "application/json"}
