@@ -11,13 +11,13 @@ construction:
   `data` decoding and our own readers use) that is JSON and holds the escape \\u0000 is a 422, and
   JSON nested deeper than the decoder goes (msgspec's RecursionError) is a 400.
 
-Times have an edge of the same kind: asyncpg converts an aware time to UTC, which overflows at the
-ends of years 1 and 9999; `in_utc` makes that a 422 wherever a time enters from a request.
-
 The sync push is the one body left alone, also by construction: it streams its body (gzip and
 size limits) instead of reading it whole, and judges a NUL per item, so one bad item never costs the
 others. Cursors carry text past the URL inside base64; `paging.Cursor` types them, so they cannot
-hold a NUL or an integer beyond `BIGINT` either.
+hold a NUL or an integer beyond bigint either; `PathId` bounds integer ids in paths.
+
+Times have an edge of the same kind: asyncpg converts an aware time to UTC, which overflows at the
+ends of years 1 and 9999; `in_utc` makes that a 422 wherever a time enters from a request.
 """
 
 from __future__ import annotations
