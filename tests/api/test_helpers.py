@@ -13,6 +13,7 @@ from survey_api import problems
 from survey_api.access import ProjectAccess
 from survey_api.auth import User
 from survey_api.helpers import Helper, Reply
+from sync.batch import MAX_TEXT_BYTES
 
 NOWHERE = "postgresql+asyncpg://survey@127.0.0.1:9/nowhere"  # the discard port: connection refused
 ACCESS = ProjectAccess(
@@ -29,7 +30,7 @@ ACCESS = ProjectAccess(
 
 def judged(body: bytes) -> Reply:
     def run() -> Reply:
-        helper = Helper(NOWHERE)
+        helper = Helper(NOWHERE, MAX_TEXT_BYTES)
         try:
             return helper.loop.run_until_complete(helper.push(ACCESS, body, "json", msgpack=False))
         finally:
