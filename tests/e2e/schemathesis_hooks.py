@@ -2,8 +2,10 @@
 
 - `problem_documents`: every error the server answers is an RFC 9457 problem document;
 - MessagePack bodies, which schemathesis cannot encode or read by itself (tablets sync with them);
-- path parameters that name the project, form and version the runner made, most of the time, so the
-  fuzzer reaches the handlers behind the membership check instead of a 404 for a random slug.
+- path parameters that name the project, form, record... the runner made, most of the time, so the
+  fuzzer reaches the handlers behind the membership check instead of a 404 for a random slug;
+- a token from logging in, and a new one when it stops working: the fuzzer reads token ids in the
+  responses and may revoke its own, as any user may.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import json
 import os
 from typing import Any
 
+import httpx
 import msgspec
 import schemathesis
 from hypothesis import strategies as st
 
 PROBLEM = "application/problem+json"
 KNOWN = json.loads(os.environ.get("SURVEY_FUZZ_PARAMETERS", "{}"))  # {"project": "fuzz", "key": ...}
+LOGIN = json.loads(os.environ.get("SURVEY_FUZZ_LOGIN", "{}"))  # {"url", "email", "password"}
 
 
 @schemathesis.check
@@ -67,3 +71,20 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> An
         return st.just(path_parameters)
     pinned = {**path_parameters, **known}
     return st.sampled_from([pinned, pinned, pinned, path_parameters])
+
+
+@schemathesis.auth()
+class Login:
+    """Bearer tokens from `POST /auth/token`; schemathesis asks again after a 401 and replays."""
+
+    def get(self, case: Any, ctx: Any) -> str:
+        response = httpx.post(
+            f"{LOGIN['url']}/api/v1/auth/token",
+            json={"email": LOGIN["email"], "password": LOGIN["password"], "label": "schemathesis"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def set(self, case: Any, token: str, ctx: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
