@@ -93,7 +93,7 @@ class UserController(Controller):
         await projects.audit(db, action="user.create", user_id=user.id, target=str(row.id))
         return CreatedUser(id=row.id, email=row.email, name=row.name, admin=row.admin, token=token)
 
-    @post("/auth/token", status_code=200, opt={"public": True})
+    @post("/auth/token", status_code=200, opt={"public": True, "problems": (401,)})
     async def login(self, data: JSONBody[Login], db: DB) -> IssuedToken:
         """Exchange email and password for a new token; give each tablet its own `label`."""
         row = await users.by_email(db, data.email)

@@ -119,6 +119,7 @@ async def test_health_and_login_need_no_token(document: dict[str, Any]) -> None:
     assert document["security"] == [{"bearer": []}]
     assert document["paths"]["/health"]["get"]["security"] == []
     assert document["paths"]["/api/v1/auth/token"]["post"]["security"] == []
+    assert "401" in document["paths"]["/api/v1/auth/token"]["post"]["responses"]  # a wrong password
     assert "security" not in document["paths"][SYNC]["post"]  # the document's bearer requirement
     unhealthy = document["paths"]["/health"]["get"]["responses"]["503"]["content"]["application/json"]
     assert resolve(document, unhealthy["schema"])["required"] == ["database", "status"]
