@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,13 +10,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from survey_api import openapi
-from survey_api.auth import auth_middleware, provide_user
-from survey_api.database import make_engine, make_sessionmaker, provide_db
-from survey_api.guard import GuardedRequest, UrlGuard
-from survey_api.helpers import Helpers, default_processes
-from survey_api.intake import Validators
-from survey_api.problems import EXCEPTION_HANDLERS
+from survey_api.db.engine import make_engine, make_sessionmaker, provide_db
+from survey_api.intake.items import Validators
+from survey_api.intake.pool import Helpers, default_processes
 from survey_api.routes.duplicates import DuplicateController
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
@@ -27,6 +22,11 @@ from survey_api.routes.records import RecordController, ReviewController
 from survey_api.routes.sync import SyncController
 from survey_api.routes.users import UserController
 from survey_api.settings import Settings, load_settings
+from survey_api.tuning import tune_gc
+from survey_api.web import openapi
+from survey_api.web.auth import auth_middleware, provide_user
+from survey_api.web.guard import GuardedRequest, UrlGuard
+from survey_api.web.problems import EXCEPTION_HANDLERS
 
 API_CONTROLLERS = [
     UserController,
@@ -45,7 +45,7 @@ def create_app(
 ) -> Litestar:
     """Build the app. Tests pass their own `sessionmaker` (and batches are judged in the server
     process, inside the test's transaction); otherwise one is made from the settings, and helper
-    processes judge batches (`survey_api.helpers`)."""
+    processes judge batches (`survey_api.intake.pool`)."""
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -100,12 +100,3 @@ def from_environment() -> Litestar:
     app = create_app(load_settings())
     tune_gc()
     return app
-
-
-def tune_gc() -> None:
-    """For a serving process, once its app is built: a 500-item batch allocates ~10^5 objects that
-    live for one request, and with CPython's defaults collecting them (and re-scanning everything the
-    app holds) took ~11% of intake time. The app's own objects are frozen out of collection, and the
-    young generation is collected every 50,000 allocations instead of 700."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)

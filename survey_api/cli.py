@@ -34,7 +34,7 @@ def database(settings: Settings) -> Iterator[Settings]:
 
 
 def migrate(settings: Settings) -> None:
-    from survey_api.database import migrate as upgrade
+    from survey_api.db.engine import migrate as upgrade
 
     assert settings.database_url is not None
     upgrade(settings.database_url)
@@ -43,7 +43,8 @@ def migrate(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from survey_api.app import create_app, tune_gc
+    from survey_api.app import create_app
+    from survey_api.tuning import tune_gc
 
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that unwinds, so the
     # embedded PostgreSQL is released below instead of the process dying by the signal.
@@ -90,7 +91,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
-    from survey_api.database import make_engine, make_sessionmaker
+    from survey_api.db.engine import make_engine, make_sessionmaker
     from survey_api.errors import Conflict
     from survey_api.stores import users
 

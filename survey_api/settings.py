@@ -19,7 +19,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_mb: float = 16.0
     max_text_kb: int = 64
     max_batch_items: int = 1000
-    intake_processes: int | None = None  # helpers judging batches (`survey_api.helpers`); None: one per core
+    intake_processes: int | None = (
+        None  # helpers judging batches (`survey_api.intake.pool`); None: one per core
+    )
 
     @property
     def max_body_bytes(self) -> int:

@@ -31,7 +31,7 @@ TEST_DATABASE = "survey_test"
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """An asyncpg URL of a migrated, empty database used by the whole session."""
-    from survey_api.database import migrate
+    from survey_api.db.engine import migrate
     from survey_api.embedded import EmbeddedPostgres, ensure_database
 
     given = normalise_url(os.environ.get("SURVEY_TEST_DATABASE_URL") or None)
@@ -59,7 +59,7 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def engine(server_url: str) -> AsyncIterator[AsyncEngine]:
     """The app's engine (its jsonb codecs included), without a pool."""
-    from survey_api.database import make_engine
+    from survey_api.db.engine import make_engine
 
     engine = make_engine(server_url, poolclass=NullPool)
     yield engine

@@ -12,15 +12,16 @@ from litestar.background_tasks import BackgroundTask
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from survey_api import decisions, rescan, tables
-from survey_api.access import Action, member
-from survey_api.auth import Caller
-from survey_api.database import DB
+from survey_api.db import tables
+from survey_api.db.engine import DB
 from survey_api.errors import NotFound
-from survey_api.paging import Cursor, Limit, Moment, clamp_limit, split
+from survey_api.review import decisions, rescan
 from survey_api.routes.forms import require_form
-from survey_api.stores import dedup as store
+from survey_api.stores import duplicates as store
 from survey_api.stores import forms, projects
+from survey_api.web.access import Action, member
+from survey_api.web.auth import Caller
+from survey_api.web.paging import Cursor, Limit, Moment, clamp_limit, split
 
 
 class Breakdown(msgspec.Struct, frozen=True, kw_only=True):

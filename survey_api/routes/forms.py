@@ -12,16 +12,18 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from forms import diff as form_diff
 from forms.checks import check_policy, check_renames
+from forms.decoding import decode_checked
 from forms.errors import InvalidDefinition
-from forms.model import DedupPolicy, FormDefinition, decode_checked, definition_hash, load_definition
+from forms.model import DedupPolicy, FormDefinition, definition_hash, load_definition
 from forms.xlsform import load_xlsform
-from survey_api import openapi, tables
-from survey_api.access import Action, member
-from survey_api.auth import Caller
-from survey_api.database import DB
+from survey_api.db import tables
+from survey_api.db.engine import DB
 from survey_api.errors import Conflict, Invalid, NotFound, UnsupportedMedia
-from survey_api.media import respond
 from survey_api.stores import forms, projects
+from survey_api.web import openapi
+from survey_api.web.access import Action, member
+from survey_api.web.auth import Caller
+from survey_api.web.media import respond
 
 XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream")
 

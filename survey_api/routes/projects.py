@@ -11,12 +11,12 @@ import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from survey_api.access import Action, member, require_admin
-from survey_api.auth import Caller
-from survey_api.database import DB
+from survey_api.db.engine import DB
 from survey_api.errors import Invalid, NotFound
-from survey_api.paging import Cursor, Limit, clamp_limit, split
 from survey_api.stores import projects, users
+from survey_api.web.access import Action, member, require_admin
+from survey_api.web.auth import Caller
+from survey_api.web.paging import Cursor, Limit, clamp_limit, split
 from sync.errors import SyncError
 from sync.normalize import area_from_geojson
 

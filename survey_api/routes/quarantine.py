@@ -9,15 +9,15 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from survey_api import tables
-from survey_api.access import Action, member
-from survey_api.auth import Caller
-from survey_api.database import DB
+from survey_api.db import tables
+from survey_api.db.engine import DB
 from survey_api.errors import NotFound
-from survey_api.guard import PathId
-from survey_api.intake import ingest
-from survey_api.paging import BigInt, Cursor, Limit, clamp_limit, split
+from survey_api.intake.ingest import ingest
 from survey_api.stores import projects, records
+from survey_api.web.access import Action, member
+from survey_api.web.auth import Caller
+from survey_api.web.guard import PathId
+from survey_api.web.paging import BigInt, Cursor, Limit, clamp_limit, split
 from sync.batch import ItemResult
 
 

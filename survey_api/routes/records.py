@@ -10,15 +10,15 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from survey_api import decisions, views
-from survey_api.access import Action, member
-from survey_api.auth import Caller
-from survey_api.database import DB
+from survey_api.db.engine import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
-from survey_api.guard import in_utc
-from survey_api.paging import Cursor, Limit, Moment, clamp_limit, split
-from survey_api.stores import dedup as dedup_store
+from survey_api.review import decisions, views
+from survey_api.stores import duplicates as dedup_store
 from survey_api.stores import forms, records
+from survey_api.web.access import Action, member
+from survey_api.web.auth import Caller
+from survey_api.web.guard import in_utc
+from survey_api.web.paging import Cursor, Limit, Moment, clamp_limit, split
 from sync.merge import FieldConflict, apply_choices, changed_paths
 
 

@@ -6,15 +6,16 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from survey_api import body, intake, openapi
-from survey_api.access import Action, member
-from survey_api.auth import Caller
-from survey_api.database import DB
-from survey_api.media import respond, wants_msgpack
-from survey_api.paging import BigInt, Cursor, Limit, clamp_limit
+from survey_api.db.engine import DB
+from survey_api.intake import ingest as intake
+from survey_api.review.views import Record
+from survey_api.review.views import records as record_views
 from survey_api.stores import records
-from survey_api.views import Record
-from survey_api.views import records as record_views
+from survey_api.web import body, openapi
+from survey_api.web.access import Action, member
+from survey_api.web.auth import Caller
+from survey_api.web.media import respond, wants_msgpack
+from survey_api.web.paging import BigInt, Cursor, Limit, clamp_limit
 from sync.batch import BatchResult
 
 

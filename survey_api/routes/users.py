@@ -11,12 +11,13 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from survey_api import auth
-from survey_api.access import require_admin
-from survey_api.auth import Caller, User
-from survey_api.database import DB
+from survey_api import credentials
+from survey_api.credentials import User
+from survey_api.db.engine import DB
 from survey_api.errors import Forbidden, NotFound, Unauthenticated
 from survey_api.stores import projects, users
+from survey_api.web.access import require_admin
+from survey_api.web.auth import Caller
 
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
@@ -97,7 +98,9 @@ class UserController(Controller):
     async def login(self, data: JSONBody[Login], db: DB) -> IssuedToken:
         """Exchange email and password for a new token; give each tablet its own `label`."""
         row = await users.by_email(db, data.email)
-        ok = await asyncio.to_thread(auth.verify_password, row.password_hash if row else None, data.password)
+        ok = await asyncio.to_thread(
+            credentials.verify_password, row.password_hash if row else None, data.password
+        )
         if row is None or not ok:
             raise Unauthenticated("Unknown email or wrong password.")
         token, token_row = await users.issue_token(db, row.id, data.label)

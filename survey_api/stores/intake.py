@@ -10,7 +10,7 @@ from sqlalchemy import ARRAY, Text, any_, bindparam, func, select, tuple_, updat
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import tables
+from survey_api.db import tables
 from survey_api.stores.bulk import copy_in
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import tables
+from survey_api.db import tables
 from survey_api.errors import Conflict
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import tables
+from survey_api.db import tables
 
 VISIBLE_BELOW_XMIN = text(
     "(records.change_xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"

@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import auth, tables
+from survey_api import credentials
+from survey_api.db import tables
 from survey_api.errors import Conflict
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -22,7 +23,7 @@ async def create(
         email=email.strip(),
         name=name,
         admin=admin,
-        password_hash=auth.hash_password(password) if password else None,
+        password_hash=credentials.hash_password(password) if password else None,
     )
     try:
         async with db.begin_nested():
@@ -42,14 +43,14 @@ async def get(db: AsyncSession, user_id: uuid.UUID) -> tables.User | None:
 
 
 async def issue_token(db: AsyncSession, user_id: uuid.UUID, label: str | None) -> tuple[str, tables.Token]:
-    token, secret_hash = auth.new_token()
+    token, secret_hash = credentials.new_token()
     row = tables.Token(user_id=user_id, label=label, secret_hash=secret_hash)
     db.add(row)
     await db.flush()
     return token, row
 
 
-async def by_token(db: AsyncSession, secret_hash: bytes) -> auth.User | None:
+async def by_token(db: AsyncSession, secret_hash: bytes) -> credentials.User | None:
     found = (
         await db.execute(
             select(tables.User, tables.Token.id, tables.Token.last_used_at)
@@ -63,7 +64,7 @@ async def by_token(db: AsyncSession, secret_hash: bytes) -> auth.User | None:
     now = datetime.now(UTC)
     if last_used is None or now - last_used > TOUCH_EVERY:
         await db.execute(update(tables.Token).where(tables.Token.id == token_id).values(last_used_at=now))
-    return auth.User(id=user.id, email=user.email, name=user.name, admin=user.admin, token_id=token_id)
+    return credentials.User(id=user.id, email=user.email, name=user.name, admin=user.admin, token_id=token_id)
 
 
 async def tokens(db: AsyncSession, user_id: uuid.UUID) -> list[tables.Token]:

@@ -9,7 +9,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from survey_api.dedup import nested
+from survey_api.intake.placement import nested
 from tests.api.conftest import Person
 from tests.factories import FORM, SYNC, batch
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from survey_api.access import ALLOWED, Action
+from survey_api.web.access import ALLOWED, Action
 from tests.api.conftest import MakePerson, Person
 from tests.factories import FORM, batch, item
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from survey_api import rescan
+from survey_api.review import rescan
 from tests.api.conftest import Person
 
 BASE = "/api/v1/projects/korat"
@@ -95,7 +95,7 @@ async def test_a_failed_job_says_so_in_words_and_logs_the_sql(
         )
 
     monkeypatch.setattr(rescan, "examine", collide)
-    with caplog.at_level(logging.ERROR, logger="survey_api.rescan"):
+    with caplog.at_level(logging.ERROR, logger="survey_api.review.rescan"):
         started = await client.post(RESCAN, headers=coordinator.headers)
         assert started.status_code == 202, started.text
         job = (await client.get(started.headers["location"], headers=coordinator.headers)).json()

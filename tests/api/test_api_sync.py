@@ -333,7 +333,7 @@ async def test_records_list_filters(client: AsyncClient, field) -> None:
 async def test_area_accuracy_and_clock_skew(client: AsyncClient, admin: Person, sessionmaker) -> None:
     from sqlalchemy import select
 
-    from survey_api import tables
+    from survey_api.db import tables
 
     moat = [[[102.09, 14.96], [102.13, 14.96], [102.13, 14.99], [102.09, 14.99], [102.09, 14.96]]]
     created = await client.post(

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from survey_api import problems
-from survey_api.access import ProjectAccess
-from survey_api.auth import User
-from survey_api.helpers import Helper, Reply
+from survey_api.credentials import User
+from survey_api.intake.pool import Helper, Reply
+from survey_api.web import problems
+from survey_api.web.access import ProjectAccess
 from sync.batch import MAX_TEXT_BYTES
 
 NOWHERE = "postgresql+asyncpg://survey@127.0.0.1:9/nowhere"  # the discard port: connection refused

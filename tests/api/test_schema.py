@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from survey_api.tables import Base
+from survey_api.db.tables import Base
 
 
 async def test_the_models_match_the_migrated_schema(engine: AsyncEngine) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from forms.decoding import decode_definition
 from forms.errors import InvalidDefinition
-from forms.model import MAX_DEPTH, decode_definition
+from forms.model import MAX_DEPTH
 from forms.xlsform import load_xlsform
 
 FIELDS = [{"name": "shop_name", "type": "text"}]

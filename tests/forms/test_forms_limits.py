@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from forms.decoding import decode_definition
 from forms.errors import InvalidDefinition
-from forms.model import decode_definition
 from forms.xlsform import load_xlsform
 
 FIELDS = [{"name": "shop_name", "type": "text"}]

@@ -1,10 +1,11 @@
 import pytest
 
 from forms.checks import check, check_renames
+from forms.decoding import decode_definition
 from forms.diff import FieldChange, diff
 from forms.errors import InvalidDefinition
 from forms.expressions import ExpressionError, UnsupportedFunction, evaluate, parse
-from forms.model import decode_definition, definition_hash, encode_definition, label_text
+from forms.model import definition_hash, encode_definition, label_text
 
 DEFN = {
     "key": "sidewalk_audit",

@@ -44,9 +44,9 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from forms.model import FormDefinition
-from survey_api.media import JSON, MSGPACK
-from survey_api.problems import MEDIA_TYPE as PROBLEM_MEDIA
-from survey_api.problems import Problem
+from survey_api.web.media import JSON, MSGPACK
+from survey_api.web.problems import MEDIA_TYPE as PROBLEM_MEDIA
+from survey_api.web.problems import Problem
 from sync.batch import MAX_ITEMS, SubmissionIn
 
 REF = "#/components/schemas/{name}"

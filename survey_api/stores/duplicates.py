@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import tables
+from survey_api.db import tables
 from survey_api.stores.bulk import copy_in
 
 # One statement per batch: live records inside each item's search box, found through the grid-cell

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api.auth import User
+from survey_api.credentials import User
 from survey_api.errors import Forbidden, NotFound
 from survey_api.stores import projects
 

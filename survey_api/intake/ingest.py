@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,82 +12,22 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forms.model import load_definition
-from forms.validate import Validator, compile_validator
-from survey_api import dedup, edits, folding, tables
-from survey_api.access import ProjectAccess
+from survey_api.db import tables
+from survey_api.intake import edits
+from survey_api.intake import placement as dedup
+from survey_api.intake.items import Item, Validators
 from survey_api.stores import intake as store
+from survey_api.web.access import ProjectAccess
 from sync import batch as wire
-from sync.batch import MAX_TEXT_BYTES, ItemProblem, ItemResult, SubmissionIn
-from sync.dedup import Policy
+from sync import folding
+from sync.batch import ItemProblem, ItemResult
 from sync.hashing import canonical_bytes, content_hash
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area, utc_or_none
+from sync.payload import NUL_ESCAPE, payload_of, storable
 
 log = logging.getLogger("survey_api")
 
-# Reading a payload only to check that PostgreSQL's json type takes its text as sent (1e999 included).
-LENIENT_JSON = msgspec.json.Decoder(float_hook=float)
-MSGPACK = msgspec.msgpack.Decoder()
-JSON_NULL = msgspec.Raw(b"null")
-NUL_ESCAPE = b"\\u0000"  # the JSON escape jsonb refuses
 UNJUDGED = "This item could not be judged; it is kept in the quarantine and the server's log says why."
-
-
-class Item:
-    """The working state of one received item while its batch is processed."""
-
-    __slots__ = (
-        "answers", "clean", "device_id", "ended_at", "errors", "field_types", "form", "form_key", "form_version",
-        "hash", "index", "issues", "location_path", "new_id", "observed_at", "owns_uuid", "payload", "point",
-        "policy", "result", "started_at", "sub", "uuid", "version",
-    )  # fmt: skip
-
-    def __init__(self, index: int, payload: Any) -> None:
-        self.index = index
-        self.payload = payload
-        self.clean = False
-        self.sub: SubmissionIn | None = None
-        self.uuid: str | None = None
-        self.form_key: str | None = None  # the form and version it names, when they are usable text
-        self.form_version: str | None = None
-        self.errors: list[ItemProblem] = []
-        self.issues: list[ItemProblem] = []
-        self.answers: dict[str, Any] = {}
-        self.hash: str | None = None
-        self.form: tables.Form | None = None
-        self.version: tables.FormVersion | None = None
-        self.location_path: str | None = None  # where the record's location is in the answers
-        self.point: dict[str, Any] = folding.NO_POINT  # the record's point columns (lat, lon, cell...)
-        self.policy: Policy | None = None  # the form's duplicate policy; None: double taps only
-        self.field_types: dict[str, str] = {}
-        self.device_id: str | None = None
-        self.new_id: uuid.UUID | None = None  # the record a new item makes
-        self.observed_at: datetime | None = None
-        self.started_at: datetime | None = None  # device times corrected for clock skew
-        self.ended_at: datetime | None = None
-        self.owns_uuid = False  # logged under its uuid (the first time this uuid was received)
-        self.result: ItemResult | None = None
-
-    def reject(self, code: str, message: str, loc: list[str | int] | None = None) -> None:
-        self.errors.append(ItemProblem(loc=loc or [], code=code, message=message))
-
-
-class Validators:
-    """Compiled validators by form version id; a published version never changes, so never stale.
-
-    Also the one size rule items are judged by beside their forms: `max_text`, in bytes of UTF-8.
-    """
-
-    def __init__(self, max_text: int = MAX_TEXT_BYTES) -> None:
-        self._cache: dict[uuid.UUID, Validator] = {}
-        self.max_text = max_text
-
-    def get(self, version: tables.FormVersion, timezone: str) -> Validator:
-        found = self._cache.get(version.id)
-        if found is None:
-            found = compile_validator(load_definition(version.definition), timezone)
-            self._cache[version.id] = found
-        return found
 
 
 class Raced(Exception):
@@ -335,46 +274,3 @@ def clean_problems(item: Item) -> Item:
         item.errors = [msgspec.convert(storable(msgspec.to_builtins(p)), ItemProblem) for p in item.errors]
         item.issues = [msgspec.convert(storable(msgspec.to_builtins(p)), ItemProblem) for p in item.issues]
     return item
-
-
-def payload_of(raw: msgspec.Raw, media: wire.Media, *, parsed: bool) -> Any:
-    """The item as the log keeps it; the one place that makes any bytes storable.
-
-    JSON keeps its text as sent (a json column keeps NUL escapes and numbers like 1e999) whenever it
-    is text PostgreSQL can read: always for an item that decoded (msgspec checked its UTF-8 and
-    escapes); else when it decodes leniently. Anything else is kept as one JSON string of its text.
-    MessagePack is decoded and made storable (NaN, bytes, NUL); failing that, its bytes in hex.
-    """
-    try:
-        if media == "json":
-            if not parsed:
-                LENIENT_JSON.decode(raw)
-            return raw
-        payload = storable(MSGPACK.decode(raw))
-        return JSON_NULL if payload is None else payload  # a nil item: JSON null, not SQL NULL
-    except (msgspec.DecodeError, RecursionError):
-        data = bytes(raw)
-        return data.decode("utf-8", "replace") if media == "json" else data.hex()
-
-
-def storable(value: Any) -> Any:
-    """What PostgreSQL's jsonb and text accept: no NUL characters, no NaN or infinities, no bytes.
-
-    Recursive: callers pass values whose depth is bounded (validated answers, problems) or catch
-    RecursionError (`payload_of`).
-    """
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(storable(k)): storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(v) for v in value]
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int):
-        return value
-    return str(value)

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import dedup, folding, tables
-from survey_api.access import ProjectAccess
-from survey_api.stores import dedup as dedup_store
+from survey_api.db import tables
+from survey_api.intake import placement as dedup
+from survey_api.intake.items import Item
+from survey_api.stores import duplicates as dedup_store
 from survey_api.stores import intake as store
+from survey_api.web.access import ProjectAccess
 from sync import batch as wire
+from sync import folding
 from sync.batch import ItemResult
 from sync.dedup import Policy
 from sync.merge import Conflicted, changed_paths, three_way
-
-if TYPE_CHECKING:
-    from survey_api.intake import Item
 
 
 async def apply(

@@ -35,11 +35,14 @@ import msgspec
 from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from survey_api import intake, problems
-from survey_api.access import ProjectAccess
-from survey_api.database import make_engine, make_sessionmaker
+from survey_api.db.engine import make_engine, make_sessionmaker
 from survey_api.errors import Unavailable
-from survey_api.media import encode as media_encode
+from survey_api.intake import ingest as intake
+from survey_api.intake.items import Validators
+from survey_api.tuning import tune_gc
+from survey_api.web import problems
+from survey_api.web.access import ProjectAccess
+from survey_api.web.media import encode as media_encode
 from sync.batch import Media
 
 log = logging.getLogger("survey_api")
@@ -133,7 +136,7 @@ class Helper:
         # One batch at a time per helper: two connections cover pre-ping and a reconnect.
         self.engine = make_engine(database_url, pool_size=2, max_overflow=0)
         self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
-        self.validators = intake.Validators(max_text)
+        self.validators = Validators(max_text)
 
     async def push(self, access: ProjectAccess, body: bytes, media: Media, msgpack: bool) -> Reply:
         try:
@@ -157,8 +160,6 @@ def _start(database_url: str, max_text: int) -> None:
     helpers itself, after the batches they are judging. A server killed outright cannot, so each
     helper watches for that and exits (it would otherwise wait for work forever, holding its
     connections)."""
-    from survey_api.app import tune_gc
-
     global _helper
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_server, args=(os.getppid(),), daemon=True).start()

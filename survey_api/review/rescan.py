@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from survey_api import decisions, dedup, tables
-from survey_api.access import ProjectAccess
+from survey_api.db import tables
 from survey_api.errors import Unavailable
-from survey_api.intake import Validators
-from survey_api.stores import dedup as store
+from survey_api.intake import placement as dedup
+from survey_api.intake.items import Validators
+from survey_api.review import decisions
+from survey_api.stores import duplicates as store
 from survey_api.stores import forms, jobs
+from survey_api.web.access import ProjectAccess
 from sync.dedup import Incoming
 
 PAGE = 500

@@ -8,14 +8,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import dedup, folding, tables
-from survey_api.access import ProjectAccess
-from survey_api.edits import revision_row
+from survey_api.db import tables
 from survey_api.errors import Conflict, Invalid
-from survey_api.intake import Validators
-from survey_api.stores import dedup as store
+from survey_api.intake import placement as dedup
+from survey_api.intake.edits import revision_row
+from survey_api.intake.items import Validators
+from survey_api.stores import duplicates as store
 from survey_api.stores import forms
 from survey_api.stores import intake as records_store
+from survey_api.web.access import ProjectAccess
+from sync import folding
 from sync.dedup import Policy
 from sync.merge import changed_paths
 

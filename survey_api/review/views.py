@@ -10,9 +10,9 @@ import msgspec
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_api import tables
-from survey_api.access import ProjectAccess
-from survey_api.intake import Validators
+from survey_api.db import tables
+from survey_api.intake.items import Validators
+from survey_api.web.access import ProjectAccess
 
 
 class Location(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,20 +9,18 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.validate import Validator
-from survey_api import tables
-from survey_api.folding import CELL_M
-from survey_api.stores import dedup as store
+from survey_api.db import tables
+from survey_api.intake.items import Item
+from survey_api.stores import duplicates as store
 from sync.dedup import Candidate, Incoming, Match, Policy, Score, best_match, is_double_tap
+from sync.folding import CELL_M
 from sync.grid import search_area
-
-if TYPE_CHECKING:
-    from survey_api.intake import Item
 
 
 class Placement(msgspec.Struct, frozen=True, kw_only=True):

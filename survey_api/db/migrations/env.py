@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from survey_api.tables import Base
+from survey_api.db.tables import Base
 
 target_metadata = Base.metadata
 

@@ -18,7 +18,7 @@ import msgspec
 from litestar.params import QueryParameter
 
 from survey_api.errors import Invalid, Malformed
-from survey_api.guard import BIGINT_MAX, BIGINT_MIN, in_utc
+from survey_api.web.guard import BIGINT_MAX, BIGINT_MIN, in_utc
 
 T = TypeVar("T")
 Row = TypeVar("Row")

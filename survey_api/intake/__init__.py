@@ -1,0 +1,1 @@
+"""The intake workflow: judging a batch, edits, duplicate placement, the helper processes."""

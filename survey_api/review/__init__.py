@@ -1,0 +1,1 @@
+"""The review workflow: duplicate and conflict decisions, rescans, record views."""

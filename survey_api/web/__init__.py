@@ -1,0 +1,1 @@
+"""HTTP plumbing: authentication, access, bodies, media, paging, problems, the OpenAPI document."""
