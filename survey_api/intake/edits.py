@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_api.db import tables
 from survey_api.intake import placement as dedup
 from survey_api.intake.items import Item
+from survey_api.stores import conflicts as conflicts_store
 from survey_api.stores import duplicates as dedup_store
-from survey_api.stores import intake as store
+from survey_api.stores import records as records_store
 from survey_api.web.access import ProjectAccess
 from sync import batch as wire
 from sync import folding
@@ -42,7 +43,7 @@ async def apply(
     fresh_ids = {i.new_id for i in new}
     targets = {p.target for p in placements.values() if p.decision == "merge"} - fresh_ids
     edited = {uuid.UUID(i.sub.record_id) for i in edits if i.sub and i.sub.record_id}
-    heads = await store.heads(db, list(edited | targets))
+    heads = await records_store.heads(db, list(edited | targets))
 
     records: dict[uuid.UUID, dict[str, Any]] = {}
     revisions: list[dict[str, Any]] = []
@@ -133,12 +134,14 @@ async def apply(
             issues=item.issues,
         )
 
-    await store.add_records(db, list(records.values()))
-    await store.update_records(db, [{k: v for k, v in r.items() if k in UPDATABLE} for r in state.values()])
+    await records_store.add_records(db, list(records.values()))
+    await records_store.update_records(
+        db, [{k: v for k, v in r.items() if k in UPDATABLE} for r in state.values()]
+    )
     await dedup_store.add_observations(db, observations)
     await dedup_store.add_pairs(db, pairs)
-    await store.add_conflicts(db, conflicts)
-    await store.add_revisions(db, revisions)
+    await conflicts_store.add_conflicts(db, conflicts)
+    await records_store.add_revisions(db, revisions)
 
 
 UPDATABLE = frozenset(
@@ -193,7 +196,9 @@ async def apply_edits(
         for i in edits
         if i.sub and i.sub.record_id and i.sub.base_revision is not None
     ]
-    bases = await store.revisions(db, [(r, n) for r, n in wanted if r in heads and n < heads[r].revision])
+    bases = await records_store.revisions(
+        db, [(r, n) for r, n in wanted if r in heads and n < heads[r].revision]
+    )
     state: dict[uuid.UUID, dict[str, Any]] = {}
     conflicts: list[dict[str, Any]] = []
     observations: list[dict[str, Any]] = []

@@ -16,7 +16,8 @@ from survey_api.db import tables
 from survey_api.intake import edits
 from survey_api.intake import placement as dedup
 from survey_api.intake.items import Item, Validators
-from survey_api.stores import intake as store
+from survey_api.stores import forms as forms_store
+from survey_api.stores import submissions
 from survey_api.web.access import ProjectAccess
 from sync import batch as wire
 from sync import folding
@@ -72,7 +73,7 @@ async def ingest_once(
     skew = clock_skew(sent_at, now, tz)
     device_id = storable(batch.device_id)
     items = [parse(i, raw, media, nul_free, validators.max_text) for i, raw in enumerate(batch.submissions)]
-    versions = await store.published_versions(
+    versions = await forms_store.published_versions(
         db, access.id, {(i.sub.form, i.sub.version) for i in items if i.sub is not None}
     )
     policies = {key: dedup.policy_of(form, version.definition) for key, (form, version) in versions.items()}
@@ -86,7 +87,7 @@ async def ingest_once(
 
     repeats = wire.find_repeated_uuids([(i.uuid, i.hash) for i in items])
     claimable = [i for i in items if i.uuid is not None and i.index not in repeats]
-    before = await store.earlier(db, [i.uuid for i in claimable if i.uuid])
+    before = await submissions.earlier(db, [i.uuid for i in claimable if i.uuid])
     fresh: list[Item] = []
     for item in claimable:
         if item.uuid not in before:
@@ -124,7 +125,7 @@ async def ingest_once(
     # The log: every item processed here, and every rejected one (those not owning their uuid
     # are logged without it). A duplicate of an earlier item is not logged again.
     logged = [i for i in items if i.owns_uuid or (i.result is not None and i.result.status == wire.REJECTED)]
-    if not await store.log(db, [log_row(i, access, device_id, sent_at, skew) for i in logged]):
+    if not await submissions.log(db, [log_row(i, access, device_id, sent_at, skew) for i in logged]):
         raise Raced
     results = [i.result for i in items]
     assert all(r is not None for r in results), "every received item is accounted for"

@@ -15,7 +15,7 @@ from survey_api.intake.edits import revision_row
 from survey_api.intake.items import Validators
 from survey_api.stores import duplicates as store
 from survey_api.stores import forms
-from survey_api.stores import intake as records_store
+from survey_api.stores import records as records_store
 from survey_api.web.access import ProjectAccess
 from sync import folding
 from sync.dedup import Policy

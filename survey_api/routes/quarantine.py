@@ -13,7 +13,7 @@ from survey_api.db import tables
 from survey_api.db.engine import DB
 from survey_api.errors import NotFound
 from survey_api.intake.ingest import ingest
-from survey_api.stores import projects, records
+from survey_api.stores import projects, submissions
 from survey_api.web.access import Action, member
 from survey_api.web.auth import Caller
 from survey_api.web.guard import PathId
@@ -61,7 +61,7 @@ class QuarantineController(Controller):
         """Submissions that could not be stored as records, with their errors and raw payload."""
         access = await member(db, project, user, Action.REVIEW)
         size = clamp_limit(limit)
-        rows = await records.quarantine(db, access.id, QUARANTINE.decode(cursor), size + 1)
+        rows = await submissions.quarantine(db, access.id, QUARANTINE.decode(cursor), size + 1)
         page, after = split(rows, size, QUARANTINE, lambda s: s.id)
         return QuarantinePage(items=[quarantined(s) for s in page], next=after)
 
@@ -92,10 +92,10 @@ class QuarantineController(Controller):
 
 async def close_quarantined(db: DB, access: Any, submission_id: int, outcome: str) -> tables.Submission:
     """Take a submission out of the quarantine (`replayed` or `discarded`), audited with its errors."""
-    row = await records.quarantined(db, access.id, submission_id)
+    row = await submissions.quarantined(db, access.id, submission_id)
     if row is None:
         raise NotFound(f"No quarantined submission {submission_id}.")
-    await records.close_quarantined(db, row.id, outcome)
+    await submissions.close_quarantined(db, row.id, outcome)
     await projects.audit(
         db,
         action=f"quarantine.{outcome}",

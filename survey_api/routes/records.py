@@ -13,8 +13,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from survey_api.db.engine import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
 from survey_api.review import decisions, views
+from survey_api.stores import conflicts, forms, records
 from survey_api.stores import duplicates as dedup_store
-from survey_api.stores import forms, records
 from survey_api.web.access import Action, member
 from survey_api.web.auth import Caller
 from survey_api.web.guard import in_utc
@@ -185,7 +185,7 @@ class ReviewController(Controller):
         """Stale edits that changed a field someone else changed too; each waits for a decision."""
         access = await member(db, project, user, Action.REVIEW)
         size = clamp_limit(limit)
-        rows = await records.open_conflicts(db, access.id, CONFLICTS.decode(cursor), size + 1)
+        rows = await conflicts.open_conflicts(db, access.id, CONFLICTS.decode(cursor), size + 1)
         page, after = split(rows, size, CONFLICTS, lambda c: c.id)
         items = [
             ConflictOut(
@@ -210,7 +210,7 @@ class ReviewController(Controller):
     ) -> RecordDetail:
         """Decide every conflicting field: `current`, `incoming` or `{"value": v}`; makes a new revision."""
         access = await member(db, project, user, Action.REVIEW)
-        conflict = await records.conflict(db, access.id, conflict_id)
+        conflict = await conflicts.conflict(db, access.id, conflict_id)
         if conflict is None or conflict.status != "open":
             raise NotFound(f"No open conflict {conflict_id}.")
         found = await records.one(db, access.id, conflict.record_id, lock=True)
@@ -220,8 +220,8 @@ class ReviewController(Controller):
         answers = apply_choices(
             record.answers, msgspec.convert(conflict.fields, list[FieldConflict]), data.choose
         )
-        await records.resolve_conflict(db, conflict.id, user.id)
-        status = "conflict" if await records.has_open_conflicts(db, record.id) else "ok"
+        await conflicts.resolve_conflict(db, conflict.id, user.id)
+        status = "conflict" if await conflicts.has_open_conflicts(db, record.id) else "ok"
         changed = changed_paths(record.answers, answers)
         await records.write_revision(
             db, record, answers, kind="resolve", user_id=user.id, changed=changed, status=status

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,3 +127,21 @@ async def keys(db: AsyncSession, project_id: uuid.UUID) -> dict[uuid.UUID, str]:
         select(tables.Form.id, tables.Form.key).where(tables.Form.project_id == project_id)
     )
     return {i: k for i, k in rows}
+
+
+async def published_versions(
+    db: AsyncSession, project_id: uuid.UUID, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[tables.Form, tables.FormVersion]]:
+    """The published versions a batch names, by (form key, version)."""
+    if not keys:
+        return {}
+    rows = await db.execute(
+        select(tables.Form, tables.FormVersion)
+        .join(tables.FormVersion, tables.FormVersion.form_id == tables.Form.id)
+        .where(
+            tables.Form.project_id == project_id,
+            tables.FormVersion.status == "published",
+            tuple_(tables.Form.key, tables.FormVersion.version).in_(list(keys)),
+        )
+    )
+    return {(f.key, v.version): (f, v) for f, v in rows}

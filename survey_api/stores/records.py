@@ -1,4 +1,4 @@
-"""Reading records, their history, the change feed, conflicts and the quarantine."""
+"""Records and their revisions: the bulk writes of intake, reads of one record, a page, the change feed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
+from survey_api.stores.bulk import copy_in
 
 VISIBLE_BELOW_XMIN = text(
     "(records.change_xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
@@ -108,42 +109,6 @@ async def history(db: AsyncSession, record: tables.Record) -> list[tables.Record
     return [first, *rows]
 
 
-async def open_conflicts(
-    db: AsyncSession, project_id: uuid.UUID, after: uuid.UUID | None, limit: int
-) -> list[tables.Conflict]:
-    query = select(tables.Conflict).where(
-        tables.Conflict.project_id == project_id, tables.Conflict.status == "open"
-    )
-    if after is not None:
-        query = query.where(tables.Conflict.id > after)
-    return list(await db.scalars(query.order_by(tables.Conflict.id).limit(limit)))
-
-
-async def conflict(db: AsyncSession, project_id: uuid.UUID, conflict_id: uuid.UUID) -> tables.Conflict | None:
-    return await db.scalar(
-        select(tables.Conflict)
-        .where(tables.Conflict.id == conflict_id, tables.Conflict.project_id == project_id)
-        .with_for_update()
-    )
-
-
-async def resolve_conflict(db: AsyncSession, conflict_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    await db.execute(
-        update(tables.Conflict)
-        .where(tables.Conflict.id == conflict_id)
-        .values(status="resolved", resolved_by=user_id, resolved_at=func.now())
-    )
-
-
-async def has_open_conflicts(db: AsyncSession, record_id: uuid.UUID) -> bool:
-    found = await db.scalar(
-        select(func.count())
-        .select_from(tables.Conflict)
-        .where(tables.Conflict.record_id == record_id, tables.Conflict.status == "open")
-    )
-    return bool(found)
-
-
 async def write_revision(
     db: AsyncSession,
     record: tables.Record,
@@ -175,35 +140,47 @@ async def write_revision(
     return revision
 
 
-async def quarantine(
-    db: AsyncSession, project_id: uuid.UUID, after: int | None, limit: int
-) -> list[tables.Submission]:
-    query = select(tables.Submission).where(
-        tables.Submission.project_id == project_id, tables.Submission.outcome == "rejected"
-    )
-    if after is not None:
-        query = query.where(tables.Submission.id > after)
-    return list(await db.scalars(query.order_by(tables.Submission.id).limit(limit)))
-
-
-async def quarantined(
-    db: AsyncSession, project_id: uuid.UUID, submission_id: int
-) -> tables.Submission | None:
-    return await db.scalar(
-        select(tables.Submission)
-        .where(
-            tables.Submission.id == submission_id,
-            tables.Submission.project_id == project_id,
-            tables.Submission.outcome == "rejected",
-        )
+async def heads(db: AsyncSession, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, tables.Record]:
+    """Records about to change (edits, folds, decisions), locked in id order: a fixed order cannot deadlock."""
+    if not record_ids:
+        return {}
+    rows = await db.scalars(
+        select(tables.Record)
+        .where(tables.Record.id.in_(sorted(record_ids)))
+        .order_by(tables.Record.id)
         .with_for_update()
+        .execution_options(populate_existing=True)  # fresh values even for rows the session holds
     )
+    return {r.id: r for r in rows}
 
 
-async def close_quarantined(db: AsyncSession, submission_id: int, outcome: str) -> None:
-    """Only the outcome changes (and the uuid is freed so a replay can use it); the payload stays."""
-    await db.execute(
-        update(tables.Submission)
-        .where(tables.Submission.id == submission_id)
-        .values(outcome=outcome, uuid=None)
+async def revisions(
+    db: AsyncSession, keys: list[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], dict[str, Any]]:
+    """The answers of given revisions; a first revision without them is its record's (still at it)."""
+    if not keys:
+        return {}
+    rows = await db.execute(
+        select(
+            tables.RecordRevision.record_id,
+            tables.RecordRevision.revision,
+            func.coalesce(tables.RecordRevision.answers, tables.Record.answers),
+        )
+        .join(tables.Record, tables.Record.id == tables.RecordRevision.record_id)
+        .where(tuple_(tables.RecordRevision.record_id, tables.RecordRevision.revision).in_(keys))
     )
+    return {(r, n): a for r, n, a in rows}
+
+
+async def add_records(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await copy_in(db, tables.Record.__table__, rows)  # type: ignore[arg-type]
+
+
+async def add_revisions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await copy_in(db, tables.RecordRevision.__table__, rows)  # type: ignore[arg-type]
+
+
+async def update_records(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Bulk update by primary key; the trigger bumps each record's change cursor."""
+    if rows:
+        await db.execute(update(tables.Record), rows)
