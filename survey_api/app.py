@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from survey_api.db.engine import make_engine, make_sessionmaker, provide_db
+from survey_api.db.engine import make_engine
+from survey_api.db.session import Sessions, make_sessionmaker, provide_db
 from survey_api.intake.items import Validators
 from survey_api.intake.pool import Helpers, default_processes
 from survey_api.routes.duplicates import DuplicateController
@@ -40,9 +40,7 @@ API_CONTROLLERS = [
 ]
 
 
-def create_app(
-    settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None
-) -> Litestar:
+def create_app(settings: Settings, *, sessionmaker: Sessions | None = None) -> Litestar:
     """Build the app. Tests pass their own `sessionmaker` (and batches are judged in the server
     process, inside the test's transaction); otherwise one is made from the settings, and helper
     processes judge batches (`survey_api.intake.pool`)."""

@@ -91,7 +91,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
-    from survey_api.db.engine import make_engine, make_sessionmaker
+    from survey_api.db.engine import make_engine
+    from survey_api.db.session import make_sessionmaker, unit_of_work
     from survey_api.errors import Conflict
     from survey_api.stores import users
 
@@ -102,7 +103,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     async def create(url: str) -> dict[str, str]:
         engine = make_engine(url, pool_size=1)
         try:
-            async with make_sessionmaker(engine)() as db, db.begin():
+            async with unit_of_work(make_sessionmaker(engine)) as db:
                 row = await users.create(
                     db, email=args.email, name=args.name, password=args.password, admin=args.admin
                 )

@@ -1,9 +1,8 @@
-"""The database engine, the per-request transaction, and migrations."""
+"""The database engine, its codecs, and migrations."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,10 @@ import asyncpg
 import msgspec
 from alembic import command
 from alembic.config import Config
-from litestar.datastructures import State
-from litestar.di import NamedDependency
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-DB = NamedDependency[AsyncSession]
-"""The request's session, inside its one transaction (see `provide_db`)."""
 
 
 def make_engine(url: str, **kwargs: object) -> AsyncEngine:
@@ -67,16 +61,6 @@ def encode_json_bytes(value: bytes | str) -> bytes:
 
 def decode_jsonb(data: bytes) -> Any:
     return msgspec.json.decode(memoryview(data)[1:])
-
-
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request, committed before the response is sent."""
-    async with state.sessionmaker() as session, session.begin():
-        yield session
 
 
 def alembic_config(url: str) -> Config:

@@ -303,7 +303,7 @@ class Indicator(Base):
 LIVE_RESCAN = "kind = 'dedup_rescan' AND status IN ('queued', 'running')"
 
 
-class ExportJob(Base):
+class Job(Base):
     __tablename__ = "export_jobs"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

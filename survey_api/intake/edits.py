@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
+from survey_api.db.session import Session
 from survey_api.intake import placement as dedup
 from survey_api.intake.items import Item
 from survey_api.stores import conflicts as conflicts_store
@@ -24,7 +24,7 @@ from sync.merge import Conflicted, changed_paths, three_way
 
 
 async def apply(
-    db: AsyncSession,
+    db: Session,
     access: ProjectAccess,
     items: list[Item],
     device_id: str | None,
@@ -179,7 +179,7 @@ def pair_row(
 
 
 async def apply_edits(
-    db: AsyncSession,
+    db: Session,
     access: ProjectAccess,
     edits: list[Item],
     revisions: list[dict[str, Any]],

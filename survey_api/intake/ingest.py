@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
+from survey_api.db.session import Session, savepoint
 from survey_api.intake import edits
 from survey_api.intake import placement as dedup
 from survey_api.intake.items import Item, Validators
@@ -36,7 +36,7 @@ class Raced(Exception):
 
 
 async def ingest(
-    db: AsyncSession,
+    db: Session,
     access: ProjectAccess,
     body: bytes,
     media: wire.Media,
@@ -53,14 +53,14 @@ async def ingest(
     nul_free = media == "json" and NUL_ESCAPE not in body  # then no item needs looking at for it
     while True:
         try:
-            async with db.begin_nested():
+            async with savepoint(db):
                 return await ingest_once(db, access, batch, media, validators, nul_free)
         except Raced:
             continue
 
 
 async def ingest_once(
-    db: AsyncSession,
+    db: Session,
     access: ProjectAccess,
     batch: wire.Batch,
     media: wire.Media,

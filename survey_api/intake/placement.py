@@ -12,10 +12,10 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from forms.validate import Validator
 from survey_api.db import tables
+from survey_api.db.session import Session
 from survey_api.intake.items import Item
 from survey_api.stores import duplicates as store
 from sync.dedup import Candidate, Incoming, Match, Policy, Score, best_match, is_double_tap
@@ -137,7 +137,7 @@ class Index:
         return list(seen.values())
 
 
-async def place(db: AsyncSession, items: list[Item]) -> dict[int, Placement]:
+async def place(db: Session, items: list[Item]) -> dict[int, Placement]:
     """Item index -> where it goes, for new items (their `new_id` already drawn); absent: a new record."""
     cells: dict[int, list[tuple[int, int]]] = {}
     probes: list[store.Probe] = []

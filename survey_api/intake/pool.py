@@ -33,9 +33,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 import msgspec
 from litestar import Response
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from survey_api.db.engine import make_engine, make_sessionmaker
+from survey_api.db.engine import make_engine
+from survey_api.db.session import Sessions, make_sessionmaker, unit_of_work
 from survey_api.errors import Unavailable
 from survey_api.intake import ingest as intake
 from survey_api.intake.items import Validators
@@ -135,12 +135,12 @@ class Helper:
         asyncio.set_event_loop(self.loop)
         # One batch at a time per helper: two connections cover pre-ping and a reconnect.
         self.engine = make_engine(database_url, pool_size=2, max_overflow=0)
-        self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self.sessionmaker: Sessions = make_sessionmaker(self.engine)
         self.validators = Validators(max_text)
 
     async def push(self, access: ProjectAccess, body: bytes, media: Media, msgpack: bool) -> Reply:
         try:
-            async with self.sessionmaker() as db, db.begin():
+            async with unit_of_work(self.sessionmaker) as db:
                 result = await intake.ingest(db, access, body, media, self.validators)
         except Exception as exc:
             found = problems.document_of(exc)

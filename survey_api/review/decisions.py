@@ -6,9 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from survey_api.db import tables
+from survey_api.db.session import Session
 from survey_api.errors import Conflict, Invalid
 from survey_api.intake import placement as dedup
 from survey_api.intake.edits import revision_row
@@ -23,7 +22,7 @@ from sync.merge import changed_paths
 
 
 async def merge(
-    db: AsyncSession,
+    db: Session,
     access: ProjectAccess,
     pair: tables.DuplicatePair,
     keep: uuid.UUID | None,
@@ -80,7 +79,7 @@ async def merge(
     await reflag(db, keep)
 
 
-async def distinct(db: AsyncSession, pair: tables.DuplicatePair, access: ProjectAccess) -> None:
+async def distinct(db: Session, pair: tables.DuplicatePair, access: ProjectAccess) -> None:
     """Two different things: the pair is never proposed again and the flagged record is cleared."""
     if pair.decision is not None:
         raise Conflict(f"This pair is already decided ({pair.decision}); undo that first.")
@@ -96,7 +95,7 @@ async def distinct(db: AsyncSession, pair: tables.DuplicatePair, access: Project
 
 
 async def undo(
-    db: AsyncSession, access: ProjectAccess, pair: tables.DuplicatePair, validators: Validators
+    db: Session, access: ProjectAccess, pair: tables.DuplicatePair, validators: Validators
 ) -> None:
     """Reverse a decision; a merge gives the merged record back and restores the survivor."""
     if pair.decision == "distinct":
@@ -157,7 +156,7 @@ async def undo(
         await reflag(db, record_id)
 
 
-async def reflag(db: AsyncSession, record_id: uuid.UUID) -> None:
+async def reflag(db: Session, record_id: uuid.UUID) -> None:
     """A live record is `possible_duplicate` of its newest undecided pair's candidate, else `ok`."""
     [row] = (await records_store.heads(db, [record_id])).values()
     if row.merged_into is not None or row.status == "conflict":
@@ -171,9 +170,9 @@ async def reflag(db: AsyncSession, record_id: uuid.UUID) -> None:
 
 
 async def policy_and_location(
-    db: AsyncSession, access: ProjectAccess, record: tables.Record, validators: Validators
+    db: Session, access: ProjectAccess, record: tables.Record, validators: Validators
 ) -> tuple[Policy, str | None]:
-    form = await db.get(tables.Form, record.form_id)
+    form = await forms.by_id(db, record.form_id)
     version = await forms.version(db, record.form_id, record.form_version)
     assert form is not None and version is not None
     policy = dedup.policy_of(form, version.definition)
@@ -181,7 +180,7 @@ async def policy_and_location(
 
 
 async def note_edit(
-    db: AsyncSession,
+    db: Session,
     record: tables.Record,
     answers: dict[str, Any],
     changed: list[str],

@@ -18,9 +18,8 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from survey_api.db import tables
+from survey_api.db.session import Session, Sessions, unit_of_work
 from survey_api.errors import Unavailable
 from survey_api.intake import placement as dedup
 from survey_api.intake.items import Validators
@@ -45,7 +44,7 @@ class Superseded(Exception):
     """This job was presumed dead and failed while it still ran: it stops, and its page is rolled back."""
 
 
-async def start(db: AsyncSession, access: ProjectAccess, form: tables.Form) -> tuple[tables.ExportJob, bool]:
+async def start(db: Session, access: ProjectAccess, form: tables.Form) -> tuple[tables.Job, bool]:
     """The form's live rescan, or a new queued one (then True): one is live per form at a time."""
     await jobs.fail_silent(db, access.id, KIND, form.key, SILENT_AFTER, SILENT)
     for _ in range(3):  # a live job can end between the insert and the look-up: then insert again
@@ -68,7 +67,7 @@ async def start(db: AsyncSession, access: ProjectAccess, form: tables.Form) -> t
 
 
 async def run(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: Sessions,
     access: ProjectAccess,
     form_id: uuid.UUID,
     job_id: uuid.UUID,
@@ -78,13 +77,13 @@ async def run(
     counts = {"merged": 0, "proposed": 0}
     examined = total = 0
     try:
-        async with sessionmaker() as db, db.begin():
+        async with unit_of_work(sessionmaker) as db:
             total = await store.count_live(db, form_id)
             if not await jobs.report(db, job_id, status="running"):
                 raise Superseded
         after = None
         while True:
-            async with sessionmaker() as db, db.begin():
+            async with unit_of_work(sessionmaker) as db:
                 page = await store.live_records(db, form_id, after, PAGE)
                 if not page:
                     break
@@ -96,25 +95,25 @@ async def run(
                 ):
                     raise Superseded  # rolls this page back: the job that replaced this one redoes it
             examined, counts, after = examined + len(page), done, page[-1].id
-        async with sessionmaker() as db, db.begin():
+        async with unit_of_work(sessionmaker) as db:
             await jobs.report(db, job_id, status="done", progress=1.0, finished=True, counts=counts)
     except Superseded:
         log.warning("duplicate rescan %s was presumed dead and replaced; it stops", job_id)
     except Exception:  # the job reports its failure in words; the pages already done stay done
         log.exception("duplicate rescan %s failed", job_id)
         error = FAILED.format(examined=examined, total=total, job=job_id)
-        async with sessionmaker() as db, db.begin():
+        async with unit_of_work(sessionmaker) as db:
             await jobs.report(db, job_id, status="failed", error=error, finished=True, counts=counts)
 
 
 async def examine(
-    db: AsyncSession,
+    db: Session,
     access: ProjectAccess,
     form_id: uuid.UUID,
     page: list[tables.Record],
     validators: Validators,
 ) -> dict[str, int]:
-    form = await db.get(tables.Form, form_id)
+    form = await forms.by_id(db, form_id)
     latest = await forms.latest_published(db, form_id)
     assert form is not None
     policy = dedup.policy_of(form, latest.definition if latest else {})
@@ -162,8 +161,8 @@ async def examine(
         match = dedup.match(policy, here, older, types, known)
         if match is None:
             continue
-        pair = tables.DuplicatePair(
-            id=uuid.uuid4(),
+        pair = await store.add_pair(
+            db,
             project_id=access.id,
             form_id=form_id,
             record_id=record.id,
@@ -171,8 +170,6 @@ async def examine(
             score=match.score.total,
             breakdown=dedup.breakdown(match.score),
         )
-        db.add(pair)
-        await db.flush()
         known.add(frozenset((me, match.record_id)))
         if match.decision == "merge":
             await decisions.merge(db, access, pair, pair.candidate_id, validators, by_system=True)

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
+from survey_api.db.session import Session
 from survey_api.intake.items import Validators
+from survey_api.stores import forms
 from survey_api.web.access import ProjectAccess
 
 
@@ -42,17 +42,13 @@ def status_of(row: tables.Record) -> str:
 
 
 async def records(
-    db: AsyncSession, access: ProjectAccess, rows: list[tuple[tables.Record, str]], validators: Validators
+    db: Session, access: ProjectAccess, rows: list[tuple[tables.Record, str]], validators: Validators
 ) -> list[Record]:
     """Views of (record, form key) rows; one query loads the versions whose sensitive fields to hide."""
     hidden: dict[tuple[uuid.UUID, str], frozenset[str]] = {}
     if not access.pii and rows:
         keys = list({(r.form_id, r.form_version) for r, _ in rows})
-        versions = await db.scalars(
-            select(tables.FormVersion).where(
-                tuple_(tables.FormVersion.form_id, tables.FormVersion.version).in_(keys)
-            )
-        )
+        versions = await forms.versions_named(db, keys)
         for v in versions:
             hidden[(v.form_id, v.version)] = frozenset(validators.get(v, access.timezone).sensitive_paths)
     return [view(r, key, hidden.get((r.form_id, r.form_version), frozenset())) for r, key in rows]

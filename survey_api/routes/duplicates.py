@@ -13,12 +13,12 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from survey_api.db import tables
-from survey_api.db.engine import DB
+from survey_api.db.session import DB
 from survey_api.errors import NotFound
 from survey_api.review import decisions, rescan
 from survey_api.routes.forms import require_form
 from survey_api.stores import duplicates as store
-from survey_api.stores import forms, projects
+from survey_api.stores import forms, jobs, projects
 from survey_api.web.access import Action, member
 from survey_api.web.auth import Caller
 from survey_api.web.paging import Cursor, Limit, Moment, clamp_limit, split
@@ -138,7 +138,7 @@ class DuplicateController(Controller):
             },
         )
         await db.refresh(pair)  # the decision was written by statement, not through the object
-        form = await db.get(tables.Form, pair.form_id)
+        form = await forms.by_id(db, pair.form_id)
         return pair_view(pair, form.key if form else "")
 
     @post(
@@ -182,7 +182,7 @@ class DuplicateController(Controller):
         """A rescan's status (`queued`, `running`, `done`, `failed`), progress 0–1 and what it did."""
         access = await member(db, project, user, Action.MANAGE)
         await require_form(db, access.id, key)
-        job = await db.get(tables.ExportJob, job_id)
+        job = await jobs.get(db, job_id)
         if (
             job is None
             or job.project_id != access.id
@@ -209,7 +209,7 @@ def pair_view(pair: tables.DuplicatePair, form_key: str) -> Pair:
     )
 
 
-def job_view(job: tables.ExportJob) -> Job:
+def job_view(job: tables.Job) -> Job:
     params: dict[str, Any] = job.params or {}
     return Job(
         id=job.id,

@@ -17,7 +17,7 @@ from forms.errors import InvalidDefinition
 from forms.model import DedupPolicy, FormDefinition, definition_hash, load_definition
 from forms.xlsform import load_xlsform
 from survey_api.db import tables
-from survey_api.db.engine import DB
+from survey_api.db.session import DB
 from survey_api.errors import Conflict, Invalid, NotFound, UnsupportedMedia
 from survey_api.stores import forms, projects
 from survey_api.web import openapi

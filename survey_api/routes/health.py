@@ -9,7 +9,8 @@ import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
-from sqlalchemy import text
+
+from survey_api.db.session import ping
 
 log = logging.getLogger("survey_api")
 
@@ -28,13 +29,8 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
 async def health(state: State) -> Response[Health]:
     """200 when the server and its database answer; 503 when the database does not."""
     try:
-        await asyncio.wait_for(ping(state), timeout=5)
+        await asyncio.wait_for(ping(state.sessionmaker), timeout=5)
     except Exception:
         log.warning("health check: the database did not answer", exc_info=True)
         return Response(Health(status="degraded", database="unreachable"), status_code=503)
     return Response(Health(status="ok", database="ok"))
-
-
-async def ping(state: State) -> None:
-    async with state.sessionmaker() as session:
-        await session.execute(text("SELECT 1"))

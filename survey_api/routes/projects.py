@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from survey_api.db.engine import DB
+from survey_api.db.session import DB
 from survey_api.errors import Invalid, NotFound
 from survey_api.stores import projects, users
 from survey_api.web.access import Action, member, require_admin

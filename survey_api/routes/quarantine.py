@@ -10,7 +10,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from survey_api.db import tables
-from survey_api.db.engine import DB
+from survey_api.db.session import DB
 from survey_api.errors import NotFound
 from survey_api.intake.ingest import ingest
 from survey_api.stores import projects, submissions

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from survey_api.db.engine import DB
+from survey_api.db.session import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
 from survey_api.review import decisions, views
 from survey_api.stores import conflicts, forms, records

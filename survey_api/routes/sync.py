@@ -6,7 +6,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from survey_api.db.engine import DB
+from survey_api.db.session import DB, unit_of_work
 from survey_api.intake import ingest as intake
 from survey_api.review.views import Record
 from survey_api.review.views import records as record_views
@@ -38,21 +38,23 @@ class SyncController(Controller):
         status_code=200,
         opt={"request_body": openapi.SYNC_BODY, "response_model": BatchResult, "problems": (503,)},
     )
-    async def push(self, project: FromPath[str], request: Request, db: DB, user: Caller) -> Response[bytes]:
+    async def push(self, project: FromPath[str], request: Request, user: Caller) -> Response[bytes]:
         """Take an offline batch (JSON or MessagePack, optionally gzip); sending it again is always safe.
 
         Every item gets a result in request order: accepted, merged, conflict, merged_duplicate,
         possible_duplicate, duplicate or rejected. Rejected items are kept in the quarantine.
         """
-        access = await member(db, project, user, Action.PUSH)
-        helpers = request.app.state.helpers
-        if helpers is not None:  # this request reads nothing more: its connection goes back to the
-            await db.commit()  # pool while the body arrives (slowly, on mobile data) and is judged
-        data = await body.read(request, request.app.state.settings.max_body_bytes)
+        state = request.app.state
+        # The caller's access is read in a short transaction of its own: no connection is held while
+        # the body arrives (slowly, on mobile data), and the batch is judged in a unit of its own.
+        async with unit_of_work(state.sessionmaker) as db:
+            access = await member(db, project, user, Action.PUSH)
+        data = await body.read(request, state.settings.max_body_bytes)
         media = body.media_of(request)
-        if helpers is not None:  # judged and committed by a helper process, in its own transaction
-            return await helpers.push(access, data, media, wants_msgpack(request))
-        result = await intake.ingest(db, access, data, media, request.app.state.validators)
+        if state.helpers is not None:  # judged and committed by a helper process
+            return await state.helpers.push(access, data, media, wants_msgpack(request))
+        async with unit_of_work(state.sessionmaker) as db:
+            result = await intake.ingest(db, access, data, media, state.validators)
         return respond(request, result)
 
     @get("/changes", opt={"response_model": Changes})

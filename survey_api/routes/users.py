@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from survey_api import credentials
 from survey_api.credentials import User
-from survey_api.db.engine import DB
+from survey_api.db.session import DB
 from survey_api.errors import Forbidden, NotFound, Unauthenticated
 from survey_api.stores import projects, users
 from survey_api.web.access import require_admin

@@ -230,3 +230,11 @@ async def count_live(db: AsyncSession, form_id: uuid.UUID) -> int:
         .where(tables.Record.form_id == form_id, tables.Record.merged_into.is_(None))
     )
     return int(found or 0)
+
+
+async def add_pair(db: AsyncSession, **values: Any) -> tables.DuplicatePair:
+    """One pair, written at once (a rescan decides on it before its page ends)."""
+    pair = tables.DuplicatePair(id=uuid.uuid4(), **values)
+    db.add(pair)
+    await db.flush()
+    return pair

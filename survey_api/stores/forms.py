@@ -145,3 +145,20 @@ async def published_versions(
         )
     )
     return {(f.key, v.version): (f, v) for f, v in rows}
+
+
+async def by_id(db: AsyncSession, form_id: uuid.UUID) -> tables.Form | None:
+    return await db.get(tables.Form, form_id)
+
+
+async def versions_named(db: AsyncSession, keys: list[tuple[uuid.UUID, str]]) -> list[tables.FormVersion]:
+    """The versions named by (form id, version string)."""
+    if not keys:
+        return []
+    return list(
+        await db.scalars(
+            select(tables.FormVersion).where(
+                tuple_(tables.FormVersion.form_id, tables.FormVersion.version).in_(keys)
+            )
+        )
+    )

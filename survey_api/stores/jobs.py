@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_api.db import tables
 
 LIVE = ("queued", "running")
-Job = tables.ExportJob
+Job = tables.Job
 
 
 def _of_form(project_id: uuid.UUID, kind: str, form_key: str) -> list[Any]:
     return [Job.project_id == project_id, Job.kind == kind, Job.params["form"].astext == form_key]
 
 
-async def insert_rescan(db: AsyncSession, **values: Any) -> tables.ExportJob | None:
+async def insert_rescan(db: AsyncSession, **values: Any) -> tables.Job | None:
     """The new rescan job, or None when its form has a live one (waiting for a rival's insert to end)."""
     statement = (
         insert(Job)
@@ -34,7 +34,7 @@ async def insert_rescan(db: AsyncSession, **values: Any) -> tables.ExportJob | N
     return (await db.scalars(statement)).first()
 
 
-async def live(db: AsyncSession, project_id: uuid.UUID, kind: str, form_key: str) -> tables.ExportJob | None:
+async def live(db: AsyncSession, project_id: uuid.UUID, kind: str, form_key: str) -> tables.Job | None:
     return await db.scalar(select(Job).where(*_of_form(project_id, kind, form_key), Job.status.in_(LIVE)))
 
 
@@ -71,3 +71,7 @@ async def report(
         values["finished_at"] = func.now()
     await db.execute(update(Job).where(Job.id == job_id).values(updated_at=func.now(), **values))
     return True
+
+
+async def get(db: AsyncSession, job_id: uuid.UUID) -> tables.Job | None:
+    return await db.get(tables.Job, job_id)

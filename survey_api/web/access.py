@@ -7,9 +7,9 @@ from enum import StrEnum
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.credentials import User
+from survey_api.db.session import Session
 from survey_api.errors import Forbidden, NotFound
 from survey_api.stores import projects
 
@@ -61,7 +61,7 @@ def allowed(role: str | None, admin: bool, action: Action) -> bool:
     return admin or (role is not None and role in ALLOWED[action])
 
 
-async def member(db: AsyncSession, slug: str, user: User, action: Action) -> ProjectAccess:
+async def member(db: Session, slug: str, user: User, action: Action) -> ProjectAccess:
     """The project if the caller may do `action` in it; 404 for no project, 403 for no right."""
     project = await projects.by_slug(db, slug)
     if project is None:

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
 from survey_api.credentials import User, hash_token
+from survey_api.db.session import unit_of_work
 from survey_api.errors import Unauthenticated
 from survey_api.stores import users
 
@@ -29,7 +30,7 @@ class TokenAuth(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         token = bearer(connection)
-        async with connection.app.state.sessionmaker() as db, db.begin():
+        async with unit_of_work(connection.app.state.sessionmaker) as db:
             user = await users.by_token(db, hash_token(token))
         if user is None:
             raise Unauthenticated("The token is unknown or has been revoked.")
