@@ -4,6 +4,7 @@ import io
 
 import openpyxl
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # an upload's media type
 Sheet = list[list[object]]
 
 

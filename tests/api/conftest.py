@@ -1,29 +1,92 @@
-"""HTTP fixtures: the real app over Litestar's AsyncClient, and users with real tokens."""
+"""Fixtures of the suites that need the server's stack: one real PostgreSQL per session, migrated once,
+each test inside an outer transaction that is rolled back; the real app over HTTPX; users with real
+tokens.
+
+The server is the embedded PostgreSQL (a fresh data dir per run) unless SURVEY_TEST_DATABASE_URL
+names another one, e.g. this machine's PostgreSQL 15 in CI's second pass.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import NullPool
 
 from survey_api.app import create_app
-from survey_api.settings import Settings
+from survey_api.db.engine import make_engine, migrate
+from survey_api.embedded import EmbeddedPostgres, ensure_database
+from survey_api.settings import Settings, normalise_url
 from survey_api.stores import users
-from tests.factories import FORM
+from tests.factories import FORM, MakePerson, Person, audit_form
+
+TEST_DATABASE = "survey_test"
 
 
-class Person(msgspec.Struct, kw_only=True):
-    id: str
-    email: str
-    token: str
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """An asyncpg URL of a migrated, empty database used by the whole session."""
+    given = normalise_url(os.environ.get("SURVEY_TEST_DATABASE_URL") or None)
+    if given:
+        migrate(given)
+        yield given
+        return
+    # Not under pytest's tmp dir: a new pytest session resets it to 0700, which locks out the
+    # `pgserver` user PostgreSQL runs as when the tests run as root.
+    data_dir = Path(tempfile.mkdtemp(prefix="survey-test-pg-"))
+    embedded = EmbeddedPostgres(data_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        embedded.start()
+    try:
+        asyncio.run(ensure_database(embedded.admin_dsn(), TEST_DATABASE))
+        url = embedded.url(TEST_DATABASE)
+        migrate(url)
+        yield url
+    finally:
+        embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+
+@pytest.fixture(scope="session")
+async def engine(server_url: str) -> AsyncIterator[AsyncEngine]:
+    """The app's engine (its jsonb codecs included), without a pool."""
+    engine = make_engine(server_url, poolclass=NullPool)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside an outer transaction that is rolled back after the test."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await outer.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """The app's commits become savepoint releases inside the test's outer transaction."""
+    return async_sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url="postgresql+asyncpg://unused", data_dir=tmp_path, max_body_mb=4.0)
 
 
 @pytest.fixture
@@ -35,9 +98,6 @@ async def client(
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://survey.test") as test_client:
         yield test_client
-
-
-MakePerson = Callable[..., Awaitable[Person]]
 
 
 @pytest.fixture
@@ -87,7 +147,7 @@ def member(client: AsyncClient, admin: Person, make_person: MakePerson, project:
 
 @pytest.fixture
 async def field(client: AsyncClient, member) -> tuple[Person, Person]:
-    """A coordinator who published the form, and a volunteer."""
+    """A coordinator (who may see PII) who published `sidewalk_audit` v1, and a volunteer."""
     coordinator = await member("coordinator", pii=True)
     volunteer = await member("volunteer")
     created = await client.post("/api/v1/projects/korat/forms", json=FORM, headers=coordinator.headers)
@@ -97,3 +157,16 @@ async def field(client: AsyncClient, member) -> tuple[Person, Person]:
     )
     assert published.status_code == 200
     return coordinator, volunteer
+
+
+@pytest.fixture
+async def coordinator(client: AsyncClient, member) -> Person:
+    """A coordinator of `korat` (who may see PII) whose form `audit` v1 is published."""
+    who = await member("coordinator", pii=True)
+    created = await client.post("/api/v1/projects/korat/forms", json=audit_form(), headers=who.headers)
+    assert created.status_code == 201, created.text
+    published = await client.post(
+        "/api/v1/projects/korat/forms/audit/versions/v1/publish", headers=who.headers
+    )
+    assert published.status_code == 200, published.text
+    return who

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from httpx import AsyncClient
 
-from tests.api.conftest import MakePerson, Person
+from tests.factories import MakePerson, Person
 
 
 async def test_health_reports_database(client: AsyncClient) -> None:
@@ -49,6 +49,7 @@ async def test_admin_creates_user_who_logs_in_with_labelled_token(client: AsyncC
     listed = await client.get(
         f"/api/v1/users/{body['id']}/tokens", headers={"Authorization": f"Bearer {token}"}
     )
+    assert listed.status_code == 200
     labels = [t["label"] for t in listed.json()["items"]]
     assert "tablet-07" in labels
     assert all("token" not in t and "secret_hash" not in t for t in listed.json()["items"])
@@ -83,10 +84,18 @@ async def test_revoked_token_is_refused_and_others_keep_working(
     assert (await client.get("/api/v1/me", headers=person.headers)).status_code == 401
 
 
-async def test_someone_else_cannot_revoke_my_token(client: AsyncClient, make_person: MakePerson) -> None:
+async def test_someone_else_cannot_list_or_revoke_my_token(
+    client: AsyncClient, make_person: MakePerson
+) -> None:
     me, other = await make_person(), await make_person()
     listed = await client.get(f"/api/v1/users/{me.id}/tokens", headers=other.headers)
     assert listed.status_code == 403
+    [mine] = (await client.get(f"/api/v1/users/{me.id}/tokens", headers=me.headers)).json()["items"]
+    revoked = await client.delete(f"/api/v1/users/{me.id}/tokens/{mine['id']}", headers=other.headers)
+    assert revoked.status_code == 403
+    as_theirs = await client.delete(f"/api/v1/users/{other.id}/tokens/{mine['id']}", headers=other.headers)
+    assert as_theirs.status_code == 404  # not one of their tokens
+    assert (await client.get("/api/v1/me", headers=me.headers)).status_code == 200
 
 
 async def test_duplicate_email_is_409(client: AsyncClient, admin: Person) -> None:

@@ -9,9 +9,8 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from survey_api.intake.placement import nested
-from tests.api.conftest import Person
-from tests.factories import FORM, SYNC, batch
+from sync.candidates import nested
+from tests.factories import HERE, SYNC, Person, batch, shop, submission
 
 BASE = "/api/v1/projects/korat"
 POLICY = {
@@ -20,41 +19,15 @@ POLICY = {
     "auto_merge_score": 0.85,
     "review_score": 0.6,
 }
-HERE = (14.9730, 102.0836)
-
-
-def shop(
-    name: str, *, north_m: float = 0.0, accuracy: float = 5.0, at: str = "09:00", **answers: Any
-) -> dict[str, Any]:
-    """A shop survey `north_m` metres north of HERE, observed on the tablet at `at`."""
-    return {
-        "uuid": str(uuid.uuid4()),
-        "form": "sidewalk_audit",
-        "version": "v1",
-        "started_at": f"2026-11-20T{at}:00+07:00",
-        "ended_at": f"2026-11-20T{at}:30+07:00",
-        "answers": {
-            "location": {"lat": HERE[0] + north_m / 111_195.0, "lon": HERE[1], "accuracy": accuracy},
-            "shop_name": name,
-            "surface": "concrete",
-            **answers,
-        },
-    }
 
 
 @pytest.fixture
-async def team(client: AsyncClient, member) -> tuple[Person, Person]:
-    coordinator = await member("coordinator", pii=True)
-    volunteer = await member("volunteer")
-    created = await client.post(f"{BASE}/forms", json=FORM, headers=coordinator.headers)
-    assert created.status_code == 201, created.text
-    published = await client.post(
-        f"{BASE}/forms/sidewalk_audit/versions/v1/publish", headers=coordinator.headers
-    )
-    assert published.status_code == 200
+async def team(client: AsyncClient, field: tuple[Person, Person]) -> tuple[Person, Person]:
+    """The coordinator and volunteer of `field`, with the duplicate POLICY set on `sidewalk_audit`."""
+    coordinator, _ = field
     policy = await client.put(f"{BASE}/forms/sidewalk_audit/dedup", json=POLICY, headers=coordinator.headers)
     assert policy.status_code == 200, policy.text
-    return coordinator, volunteer
+    return field
 
 
 async def push(
@@ -361,11 +334,7 @@ async def test_a_match_field_inside_a_group_is_compared(client: AsyncClient, tea
 
     def seen(owner: str, north_m: float) -> dict[str, Any]:
         point = {"lat": HERE[0] + north_m / 111_195.0, "lon": HERE[1], "accuracy": 5.0}
-        return {
-            **shop("", north_m=north_m),
-            "form": "market_stall",
-            "answers": {"location": point, "owner": {"name": owner}},
-        }
+        return submission("market_stall", {"location": point, "owner": {"name": owner}})
 
     [first] = await push(client, volunteer, seen("ป้าศรี", 0))
     [again, other] = await push(client, volunteer, seen("ป้าศรี", 3), seen("ลุงชัย", 4))

@@ -8,10 +8,9 @@ from typing import Any
 import msgspec
 from httpx import AsyncClient
 
-from tests.api.conftest import Person
-from tests.workbooks import build_xlsx
+from tests.factories import Person
+from tests.workbooks import XLSX, build_xlsx
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEAD = ["type", "name", "label::Thai (th)", "label::English (en)", "required", "constraint", "sensitive"]
 CHOICES = [
     ["list_name", "name", "label::Thai (th)", "label::English (en)"],
@@ -116,13 +115,15 @@ async def test_coordinator_publishes_versions_and_tablets_follow(client: AsyncCl
 
 async def test_form_list_speaks_msgpack(client: AsyncClient, member) -> None:
     coordinator = await member("coordinator")
-    await upload(client, coordinator, sidewalk_xlsx("1"))
-    await client.post(
+    assert (await upload(client, coordinator, sidewalk_xlsx("1"))).status_code == 201
+    published = await client.post(
         "/api/v1/projects/korat/forms/sidewalk_audit/versions/1/publish", headers=coordinator.headers
     )
+    assert published.status_code == 200, published.text
     response = await client.get(
         "/api/v1/projects/korat/forms", headers={**coordinator.headers, "Accept": "application/msgpack"}
     )
+    assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/msgpack")
     assert msgspec.msgpack.decode(response.content)["items"][0]["key"] == "sidewalk_audit"
 
@@ -133,17 +134,23 @@ async def test_invalid_xlsform_lists_every_problem_with_location(client: AsyncCl
     assert response.status_code == 422
     body = response.json()
     assert body["status"] == 422
-    locs = [e["loc"] for e in body["errors"]]
-    assert len(body["errors"]) >= 2, body
-    assert all(loc[0] == "survey" and isinstance(loc[1], int) for loc in locs), locs
+    # Rows 6 and 7 of the survey sheet: a choice list that is not there, a reference to no field.
+    assert [(e["loc"], e["code"]) for e in body["errors"]] == [
+        (["survey", 6, "type"], "unknown_choices"),
+        (["survey", 7, "constraint"], "unknown_reference"),
+    ], body
 
 
 async def test_unreadable_uploads_are_422_not_500(client: AsyncClient, member) -> None:
     coordinator = await member("coordinator")
-    for data in (b"\xd0\xcf\x11\xe0 old .xls renamed", b"PK\x03\x04 truncated zip", b""):
+    for data, code in (
+        (b"\xd0\xcf\x11\xe0 old .xls renamed", "not_xlsx"),
+        (b"PK\x03\x04 truncated zip", "corrupt_file"),
+        (b"", "not_xlsx"),
+    ):
         response = await upload(client, coordinator, data)
         assert response.status_code == 422, response.text
-        assert response.json()["errors"], response.text
+        assert [e["code"] for e in response.json()["errors"]] == [code], response.text
 
 
 SIDEWALK_JSON: dict[str, Any] = {
@@ -182,7 +189,13 @@ async def test_unsupported_expression_publishes_with_a_warning(client: AsyncClie
     definition["fields"][1]["constraint"] = "pulldata('shops', 'name', 'id', ${shop_name}) != ''"
     response = await client.post("/api/v1/projects/korat/forms", json=definition, headers=coordinator.headers)
     assert response.status_code == 201, response.text
-    assert any("pulldata" in w for w in response.json()["warnings"])
+    [warning] = response.json()["warnings"]
+    assert "pulldata" in warning and "not evaluated" in warning
+    published = await client.post(
+        "/api/v1/projects/korat/forms/sidewalk_json/versions/1/publish", headers=coordinator.headers
+    )
+    assert published.status_code == 200, published.text
+    assert published.json()["status"] == "published" and published.json()["warnings"] == [warning]
 
 
 async def test_volunteers_cannot_upload_and_unknown_forms_are_404(client: AsyncClient, member) -> None:
@@ -191,12 +204,25 @@ async def test_volunteers_cannot_upload_and_unknown_forms_are_404(client: AsyncC
     assert refused.status_code == 403
     missing = await client.get("/api/v1/projects/korat/forms/nope", headers=volunteer.headers)
     assert missing.status_code == 404
-    wrong_media = await client.post(
+    # Refused before the body is looked at: a volunteer learns nothing about what an upload may be.
+    yaml = await client.post(
         "/api/v1/projects/korat/forms",
         content=b"key: x",
         headers={**volunteer.headers, "Content-Type": "text/yaml"},
     )
-    assert wrong_media.status_code in (403, 415)
+    assert yaml.status_code == 403
+
+
+async def test_a_form_in_another_media_type_is_415(client: AsyncClient, member) -> None:
+    coordinator = await member("coordinator")
+    yaml = await client.post(
+        "/api/v1/projects/korat/forms",
+        content=b"key: x",
+        headers={**coordinator.headers, "Content-Type": "text/yaml"},
+    )
+    assert yaml.status_code == 415, yaml.text
+    assert yaml.headers["content-type"].startswith("application/problem+json")
+    assert "text/yaml" in yaml.json()["detail"]
 
 
 async def test_duplicate_policy_can_be_set(client: AsyncClient, member) -> None:

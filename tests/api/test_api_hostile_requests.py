@@ -14,18 +14,9 @@ import msgspec
 import pytest
 from httpx import AsyncClient, Response
 
-from tests.api.conftest import Person
+from tests.factories import Person, audit_form, batch, submission
 
 BASE = "/api/v1/projects/korat"
-FORM: dict[str, Any] = {
-    "key": "audit",
-    "version": "v1",
-    "title": {"en": "Audit"},
-    "fields": [
-        {"name": "location", "type": "geopoint", "label": {"en": "Location"}},
-        {"name": "shop_name", "type": "text", "label": "Shop name"},
-    ],
-}
 BIGINT_MAX = 2**63 - 1
 
 
@@ -33,23 +24,12 @@ def cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(value)).decode().rstrip("=")
 
 
-def assert_problem(response: Response, *statuses: int) -> dict[str, Any]:
-    assert response.status_code in statuses, f"{response.status_code}: {response.text[:500]}"
+def assert_problem(response: Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, f"{response.status_code}: {response.text[:500]}"
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
-    assert body["status"] == response.status_code and body["detail"]
+    assert body["status"] == status and body["detail"]
     return body
-
-
-@pytest.fixture
-async def coordinator(client: AsyncClient, member) -> Person:
-    """A coordinator of `korat`, whose form `audit` is published."""
-    who = await member("coordinator", pii=True)
-    created = await client.post(f"{BASE}/forms", json=FORM, headers=who.headers)
-    assert created.status_code == 201, created.text
-    published = await client.post(f"{BASE}/forms/audit/versions/v1/publish", headers=who.headers)
-    assert published.status_code == 200, published.text
-    return who
 
 
 GARBLED = [
@@ -151,13 +131,13 @@ async def test_nul_in_any_text_of_a_json_body_is_422(
         ("POST", "/api/v1/users", admin, {"email": "a\x00@example.org"}),
         ("POST", "/api/v1/users", admin, {"email": "nul@example.org", "name": "N\x00"}),
         ("POST", "/api/v1/auth/token", None, {"email": "a\x00@example.org", "password": "x"}),
-        ("POST", f"{BASE}/forms", coordinator, {**FORM, "version": "v\x002"}),
-        ("POST", f"{BASE}/forms", coordinator, {**FORM, "version": "v2", "title": "A\x00"}),
+        ("POST", f"{BASE}/forms", coordinator, audit_form(version="v\x002")),
+        ("POST", f"{BASE}/forms", coordinator, audit_form(version="v2", title="A\x00")),
         (
             "POST",
             f"{BASE}/forms",
             coordinator,
-            {**FORM, "version": "v2", "fields": [{"name": "x", "type": "text", "label": {"en": "\x00"}}]},
+            audit_form(version="v2", fields=[{"name": "x", "type": "text", "label": {"en": "\x00"}}]),
         ),
     ]
     for method, path, who, body in refused:
@@ -174,16 +154,13 @@ async def test_nul_in_any_text_of_a_json_body_is_422(
 
 
 async def test_sync_push_still_judges_a_nul_per_item(client: AsyncClient, coordinator: Person) -> None:
-    """The door guard leaves the sync push alone: one bad item never costs the others."""
-    items = [
-        {"uuid": str(uuid.uuid4()), "form": "audit", "version": "v1", "answers": {"shop_name": name}}
-        for name in ("fine", "bad\x00")
-    ]
-    response = await client.post(
-        f"{BASE}/sync", json={"device_id": "tablet-07", "submissions": items}, headers=coordinator.headers
-    )
+    """The door guard leaves the sync push alone: a NUL costs its own item, never the batch."""
+    fine, bad = submission("audit", {"shop_name": "fine"}), submission("au\x00dit", {"shop_name": "bad"})
+    response = await client.post(f"{BASE}/sync", json=batch(fine, bad), headers=coordinator.headers)
     assert response.status_code == 200, response.text
-    assert len(response.json()["results"]) == 2
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected"], results
+    assert [(e["loc"], e["code"]) for e in results[1]["errors"]] == [(["form"], "invalid")]
 
 
 def nested(depth: int) -> bytes:
@@ -217,6 +194,6 @@ async def test_deeply_nested_groups_are_a_422_not_a_crash(client: AsyncClient, c
     for level in range(300):
         field = {"name": f"g{level}", "type": "group", "fields": [field]}
     response = await client.post(
-        f"{BASE}/forms", json={**FORM, "version": "deep", "fields": [field]}, headers=coordinator.headers
+        f"{BASE}/forms", json=audit_form(version="deep", fields=[field]), headers=coordinator.headers
     )
     assert_problem(response, 422)

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from httpx import AsyncClient
 
 from survey_api import cli
-from tests.api.conftest import Person
-from tests.workbooks import build_xlsx
+from tests.factories import Person, audit_form, batch, submission
+from tests.workbooks import XLSX, build_xlsx
 
 BASE = "/api/v1/projects/korat"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def form(key: str = "audit", version: str = "v1") -> dict[str, Any]:
-    return {
-        "key": key,
-        "version": version,
-        "title": "Audit",
-        "fields": [{"name": "shop_name", "type": "text"}],
-    }
 
 
 async def test_a_version_that_could_never_be_published_is_refused_at_upload(
@@ -35,7 +24,9 @@ async def test_a_version_that_could_never_be_published_is_refused_at_upload(
         ("audit", " v1", "version"),
         ("k" * 256, "v1", "key"),
     ):
-        response = await client.post(f"{BASE}/forms", json=form(key, version), headers=coordinator.headers)
+        response = await client.post(
+            f"{BASE}/forms", json=audit_form(key=key, version=version), headers=coordinator.headers
+        )
         assert response.status_code == 422, response.text
         assert [e["loc"] for e in response.json()["errors"]] == [[loc]]
     workbook = build_xlsx(
@@ -55,16 +46,16 @@ async def test_the_longest_key_and_version_are_published_and_receive_submissions
 ) -> None:
     coordinator = await member("coordinator")
     key, version = "k" * 255, "2026-11-20 " + "v" * 244
-    created = await client.post(f"{BASE}/forms", json=form(key, version), headers=coordinator.headers)
+    created = await client.post(
+        f"{BASE}/forms", json=audit_form(key=key, version=version), headers=coordinator.headers
+    )
     assert created.status_code == 201, created.text
     published = await client.post(
         f"{BASE}/forms/{key}/versions/{version}/publish", headers=coordinator.headers
     )
     assert published.status_code == 200, published.text
-    item = {"uuid": str(uuid.uuid4()), "form": key, "version": version, "answers": {"shop_name": "x"}}
-    pushed = await client.post(
-        f"{BASE}/sync", json={"device_id": "tablet-07", "submissions": [item]}, headers=coordinator.headers
-    )
+    sent = submission(key, {"shop_name": "x"}, version=version)
+    pushed = await client.post(f"{BASE}/sync", json=batch(sent), headers=coordinator.headers)
     assert pushed.status_code == 200, pushed.text
     assert pushed.json()["results"][0]["status"] == "accepted", pushed.text
 

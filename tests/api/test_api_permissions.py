@@ -9,8 +9,7 @@ import pytest
 from httpx import AsyncClient
 
 from survey_api.web.access import ALLOWED, Action
-from tests.api.conftest import MakePerson, Person
-from tests.factories import FORM, batch, item
+from tests.factories import FORM, MakePerson, Person, batch, item
 
 ROLES = ("admin", "coordinator", "volunteer", "analyst", "outsider")
 counter = itertools.count()
@@ -67,9 +66,11 @@ async def world(client: AsyncClient, admin: Person, member, make_person: MakePer
     people = {"admin": admin, "outsider": await make_person()}
     for role in ("coordinator", "volunteer", "analyst"):
         people[role] = await member(role)
-    await client.post(f"{P}/forms", json=FORM, headers=admin.headers)
-    await client.post(f"{P}/forms/sidewalk_audit/versions/v1/publish", headers=admin.headers)
+    assert (await client.post(f"{P}/forms", json=FORM, headers=admin.headers)).status_code == 201
+    published = await client.post(f"{P}/forms/sidewalk_audit/versions/v1/publish", headers=admin.headers)
+    assert published.status_code == 200, published.text
     pushed = await client.post(f"{P}/sync", json=batch(item()), headers=admin.headers)
+    assert pushed.status_code == 200 and pushed.json()["results"][0]["status"] == "accepted", pushed.text
     return {
         "people": people,
         "record_id": pushed.json()["results"][0]["record_id"],
@@ -78,8 +79,10 @@ async def world(client: AsyncClient, admin: Person, member, make_person: MakePer
 
 
 async def test_every_role_against_every_endpoint(client: AsyncClient, world: dict[str, Any]) -> None:
-    table = []
-    for rule, method, path, body in endpoints(world["record_id"], world["target"].id):
+    table = endpoints(world["record_id"], world["target"].id)
+    # Every action is tried, but publishing to the city database: no endpoint does it yet.
+    assert {rule for rule, *_ in table} == {"admin", *Action} - {Action.PUBLISH}
+    for rule, method, path, body in table:
         for role in ROLES:
             person: Person = world["people"][role]
             allowed = role == "admin" or (rule != "admin" and role in EXPECTED[rule])
@@ -87,7 +90,6 @@ async def test_every_role_against_every_endpoint(client: AsyncClient, world: dic
             response = await client.request(
                 method, path, headers=person.headers, **({"json": payload} if payload is not None else {})
             )
-            table.append((method, path, role, response.status_code))
             if allowed:
                 assert response.status_code < 400 or response.status_code == 409, (
                     method,
@@ -100,4 +102,3 @@ async def test_every_role_against_every_endpoint(client: AsyncClient, world: dic
                 assert response.json()["status"] == 403
         anonymous = await client.request(method, path)
         assert anonymous.status_code == 401, (method, path)
-    assert len(table) == len(ROLES) * 18

@@ -6,7 +6,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.api.conftest import MakePerson, Person
+from tests.factories import MakePerson, Person
 
 
 async def test_admin_creates_project_and_adds_member(

@@ -16,35 +16,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from survey_api.review import rescan
-from tests.api.conftest import Person
+from tests.factories import Person, batch, submission
 
 BASE = "/api/v1/projects/korat"
 RESCAN = f"{BASE}/forms/audit/dedup/rescan"
-FORM: dict[str, Any] = {
-    "key": "audit",
-    "version": "v1",
-    "title": "Audit",
-    "fields": [{"name": "location", "type": "geopoint"}, {"name": "shop_name", "type": "text"}],
-}
 
 
-@pytest.fixture
-async def coordinator(client: AsyncClient, member) -> Person:
-    who = await member("coordinator")
-    assert (await client.post(f"{BASE}/forms", json=FORM, headers=who.headers)).status_code == 201
-    published = await client.post(f"{BASE}/forms/audit/versions/v1/publish", headers=who.headers)
-    assert published.status_code == 200
-    item = {
-        "uuid": str(uuid.uuid4()),
-        "form": "audit",
-        "version": "v1",
-        "answers": {"location": {"lat": 14.97, "lon": 102.08, "accuracy": 4.0}, "shop_name": "ป้าศรี"},
-    }
-    pushed = await client.post(
-        f"{BASE}/sync", json={"device_id": "tablet-07", "submissions": [item]}, headers=who.headers
-    )
-    assert pushed.status_code == 200 and pushed.json()["results"][0]["status"] == "accepted"
-    return who
+@pytest.fixture(autouse=True)
+async def one_record(client: AsyncClient, coordinator: Person) -> None:
+    """Every rescan here has one `audit` record to go through."""
+    point = {"lat": 14.97, "lon": 102.08, "accuracy": 4.0}
+    sent = submission("audit", {"location": point, "shop_name": "ป้าศรี"})
+    pushed = await client.post(f"{BASE}/sync", json=batch(sent), headers=coordinator.headers)
+    assert pushed.status_code == 200 and pushed.json()["results"][0]["status"] == "accepted", pushed.text
 
 
 async def live_job(connection: AsyncConnection, *, silent_minutes: int) -> str:

@@ -11,8 +11,7 @@ import msgspec
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from tests.api.conftest import Person
-from tests.factories import FORM, SYNC, batch, item
+from tests.factories import FORM, SYNC, Person, batch, item
 
 
 async def push(client: AsyncClient, who: Person, body: Any) -> list[dict[str, Any]]:

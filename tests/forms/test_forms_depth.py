@@ -11,18 +11,7 @@ from forms.decoding import decode_definition
 from forms.errors import InvalidDefinition
 from forms.model import MAX_DEPTH
 from forms.xlsform import load_xlsform
-
-FIELDS = [{"name": "shop_name", "type": "text"}]
-
-
-def definition(**overrides: Any) -> dict[str, Any]:
-    return {"key": "audit", "version": "v1", "title": "Audit", "fields": FIELDS, **overrides}
-
-
-def problems(data: dict[str, Any]) -> list[tuple[list[Any], str]]:
-    with pytest.raises(InvalidDefinition) as refused:
-        decode_definition(data)
-    return [(p.loc, p.code) for p in refused.value.problems]
+from tests.factories import audit_form
 
 
 def nested_fields(depth: int) -> list[dict[str, Any]]:
@@ -32,11 +21,11 @@ def nested_fields(depth: int) -> list[dict[str, Any]]:
     return [field]
 
 
-def test_groups_nest_at_most_max_depth() -> None:
-    decode_definition(definition(fields=nested_fields(MAX_DEPTH)))
-    [(loc, code)] = problems(definition(fields=nested_fields(MAX_DEPTH + 1)))
+def test_groups_nest_at_most_max_depth(problems: Callable[..., list[tuple[list[Any], str]]]) -> None:
+    decode_definition(audit_form(fields=nested_fields(MAX_DEPTH)))
+    [(loc, code)] = problems(audit_form(fields=nested_fields(MAX_DEPTH + 1)))
     assert code == "too_deep" and len(loc) == 1 + 2 * (MAX_DEPTH + 1)  # the 33rd group's fields
-    [(_, code)] = problems(definition(fields=nested_fields(5_000)))
+    [(_, code)] = problems(audit_form(fields=nested_fields(5_000)))
     assert code == "too_deep"
 
 

@@ -10,18 +10,7 @@ import pytest
 from forms.decoding import decode_definition
 from forms.errors import InvalidDefinition
 from forms.xlsform import load_xlsform
-
-FIELDS = [{"name": "shop_name", "type": "text"}]
-
-
-def definition(**overrides: Any) -> dict[str, Any]:
-    return {"key": "audit", "version": "v1", "title": "Audit", "fields": FIELDS, **overrides}
-
-
-def problems(data: dict[str, Any]) -> list[tuple[list[Any], str]]:
-    with pytest.raises(InvalidDefinition) as refused:
-        decode_definition(data)
-    return [(p.loc, p.code) for p in refused.value.problems]
+from tests.factories import audit_form
 
 
 @pytest.mark.parametrize(
@@ -38,17 +27,20 @@ def problems(data: dict[str, Any]) -> list[tuple[list[Any], str]]:
         ("   ", "empty"),
     ],
 )
-def test_a_version_that_cannot_be_published_or_synced_is_refused(version: str, code: str) -> None:
-    assert problems(definition(version=version)) == [(["version"], code)]
+def test_a_version_that_cannot_be_published_or_synced_is_refused(
+    problems: Callable[..., list[tuple[list[Any], str]]], version: str, code: str
+) -> None:
+    assert problems(audit_form(version=version)) == [(["version"], code)]
 
 
-def test_a_key_too_long_to_sync_is_refused() -> None:
-    assert problems(definition(key="k" * 256)) == [(["key"], "too_long")]
+def test_a_key_too_long_to_sync_is_refused(problems: Callable[..., list[tuple[list[Any], str]]]) -> None:
+    assert problems(audit_form(key="k" * 256)) == [(["key"], "too_long")]
 
 
 def test_the_longest_key_and_version_a_sync_item_can_name_are_accepted() -> None:
-    defn = decode_definition(definition(key="k" * 255, version="2026-11-20 ฉบับที่ 2 (" + "v" * 230 + ")"))
-    assert len(defn.key) == 255
+    key, version = "k" * 255, "2026-11-20 ฉบับที่ 2 (" + "v" * 230 + ")"
+    defn = decode_definition(audit_form(key=key, version=version))
+    assert (defn.key, defn.version) == (key, version)  # kept whole, not cut to fit
 
 
 SETTINGS_HEAD = ["form_id", "version", "form_title"]

@@ -83,7 +83,7 @@ def test_renames_and_diff() -> None:
     }
     new = decode_definition(new_raw)
     assert check_renames(new, [old]) == []
-    assert check_renames(new, []) != []
+    assert [(p.loc, p.code) for p in check_renames(new, [])] == [(["shop", "renamed_from"], "unknown_rename")]
     d = diff(old, new)
     assert d.added == ["width_m"]
     assert d.removed == ["trees", "trees/girth_cm"]

@@ -16,44 +16,33 @@ from sync.batch import (
     find_repeated_uuids,
     parse_item,
 )
-from sync.errors import MalformedBatch, SyncError, TooManyItems, UnsupportedMedia
+from sync.errors import MalformedBatch, TooManyItems, UnsupportedMedia
 from sync.hashing import content_hash
-
-
-def item(**over):
-    base = {
-        "uuid": "u-1",
-        "form": "sidewalk_audit",
-        "version": "2026-11-20",
-        "started_at": "2026-11-20T09:12:00+07:00",
-        "answers": {"shop_name": "ร้านข้าวแกงป้าศรี", "width_m": 1.8},
-    }
-    base.update(over)
-    return base
+from tests.factories import batch, item
 
 
 def body(items, media="json", **envelope):
-    doc = {"device_id": "tablet-07", "sent_at": "2026-11-20T17:00:00+07:00", "submissions": items, **envelope}
+    doc = batch(*items, **envelope)
     return json.dumps(doc).encode() if media == "json" else msgspec.msgpack.encode(doc)
 
 
 def parsed(items, media="json"):
-    batch = decode_batch(body(items, media), media)
-    return [parse_item(raw, media) for raw in batch.submissions]
+    return [parse_item(raw, media) for raw in decode_batch(body(items, media), media).submissions]
 
 
 @pytest.mark.parametrize("media", ["json", "msgpack"])
 def test_good_item_decodes_with_unknown_fields_accepted(media):
-    [sub] = parsed([item(app_build=42, meta={"x": 1})], media)
+    sent = item(started_at="2026-11-20T09:12:00+07:00", app_build=42, meta={"x": 1})
+    [sub] = parsed([sent], media)
     assert isinstance(sub, SubmissionIn)
-    assert sub.uuid == "u-1" and sub.answers["width_m"] == 1.8
+    assert sub.uuid == sent["uuid"] and sub.answers == sent["answers"]
     assert sub.started_at == datetime(2026, 11, 20, 2, 12, tzinfo=UTC)
 
 
 def test_batch_envelope_accepts_unknown_fields_and_reads_sent_at():
-    batch = decode_batch(body([item()], app_version="1.2"), "json")
-    assert batch.device_id == "tablet-07"
-    assert batch.sent_at == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    decoded = decode_batch(body([item()], app_version="1.2"), "json")
+    assert decoded.device_id == "tablet-07"
+    assert decoded.sent_at == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 def test_empty_batch_is_valid():
@@ -61,13 +50,20 @@ def test_empty_batch_is_valid():
 
 
 @pytest.mark.parametrize(
-    "raw",
-    [b"not json", b"[1, 2]", b'{"device_id": "x"}', b'{"submissions": {"a": 1}}', b'{"submissions": []'],
+    ("raw", "message", "loc"),
+    [
+        (b"not json", "body is not valid json", []),
+        (b"[1, 2]", "not a batch", []),
+        (b'{"device_id": "x"}', "not a batch", []),
+        (b'{"submissions": {"a": 1}}', "not a batch", ["submissions"]),
+        (b'{"submissions": []', "body is not valid json", []),
+    ],
 )
-def test_not_a_batch_is_malformed(raw):
+def test_not_a_batch_is_malformed(raw, message, loc):
+    """Bad syntax and a wrong shape are told apart, and a wrong `submissions` is named."""
     with pytest.raises(MalformedBatch) as err:
         decode_batch(raw, "json")
-    assert isinstance(err.value, SyncError) and err.value.message
+    assert err.value.message.startswith(message) and err.value.loc == loc
 
 
 def test_malformed_batch_names_the_bad_envelope_field():
@@ -124,14 +120,16 @@ def test_missing_uuid_is_reported():
 
 
 def test_answers_a_list_keeps_the_uuid_and_says_so():
-    [bad] = parsed([item(answers=[1, 2])])
-    assert isinstance(bad, ItemError) and bad.uuid == "u-1"
+    sent = item() | {"answers": [1, 2]}
+    [bad] = parsed([sent])
+    assert isinstance(bad, ItemError) and bad.uuid == sent["uuid"]
     assert bad.errors[0].loc == ["answers"] and "list" in bad.errors[0].message
 
 
 def test_every_wrong_type_is_listed_at_once():
-    [bad] = parsed([item(form=7, base_revision="two", record_id="r-1", started_at="noon")])
-    assert isinstance(bad, ItemError) and bad.uuid == "u-1"
+    sent = item(form=7, base_revision="two", record_id="r-1", started_at="noon")
+    [bad] = parsed([sent])
+    assert isinstance(bad, ItemError) and bad.uuid == sent["uuid"]
     assert {p.loc[0] for p in bad.errors} == {"form", "base_revision", "started_at"}
 
 
@@ -150,16 +148,14 @@ def test_edit_needs_both_record_id_and_base_revision():
 
 
 def test_one_bad_item_never_costs_the_others():
-    results = parsed([item(uuid="a"), item(uuid="b", answers="oops"), item(uuid="c")])
+    results = parsed([item(), item() | {"answers": "oops"}, item()])
     assert [type(r).__name__ for r in results] == ["SubmissionIn", "ItemError", "SubmissionIn"]
 
 
 def test_repeated_uuids_in_a_batch():
-    subs = [
-        s
-        for s in parsed([item(), item(answers={"shop_name": "x"}), item(uuid="u-2"), item()])
-        if isinstance(s, SubmissionIn)
-    ]
+    first = item()
+    again = [first, item(uuid=first["uuid"], answers={"shop_name": "x"}), item(), first]
+    subs = [s for s in parsed(again) if isinstance(s, SubmissionIn)]
     keys = [(s.uuid, content_hash(s.form, s.version, s.record_id, s.base_revision, s.answers)) for s in subs]
     repeats = find_repeated_uuids([*keys, (None, None)])
     assert set(repeats) == {1, 3}

@@ -67,8 +67,8 @@ def test_invalid_area(obj):
 def test_point_problem_spots_swapped_coordinates():
     assert point_problem(14.97, 102.08) is None
     assert "swapped" in (point_problem(102.08, 14.97) or "")
-    assert point_problem(float("nan"), 1.0) is not None
-    assert point_problem(95.0, 200.0) is not None
+    assert point_problem(float("nan"), 1.0) == "latitude and longitude must be finite numbers"
+    assert point_problem(95.0, 200.0) == "coordinates (95.0, 200.0) are out of range"  # not "swapped"
 
 
 def test_content_hash_ignores_key_order_and_encoding_of_whole_numbers():
