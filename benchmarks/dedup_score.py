@@ -12,13 +12,14 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from sync.dedup import Candidate, Incoming, Policy, best_match, neighbour_cells, score
+from forms.model import DedupPolicy
+from sync.dedup import Candidate, best_match, neighbour_cells, score
 
 NAMES = ["ร้านข้าวแกงป้าศรี", "ร้านก๋วยเตี๋ยวเรือ", "ส้มตำยายหนู", "7-Eleven", "ร้านกาแฟบ้านสวน", "Korat Bakery"]
 M_LAT = 1 / 111_195.0
 
 
-def build(n: int, per_item: int, seed: int = 1) -> tuple[list[Incoming], list[list[Candidate]]]:
+def build(n: int, per_item: int, seed: int = 1) -> tuple[list[Candidate], list[list[Candidate]]]:
     rng = random.Random(seed)
     t0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     incoming, candidates = [], []
@@ -26,9 +27,7 @@ def build(n: int, per_item: int, seed: int = 1) -> tuple[list[Incoming], list[li
         lat, lon = 14.95 + rng.random() * 0.05, 102.07 + rng.random() * 0.05
         name = rng.choice(NAMES)
         answers = {"shop_name": name, "surface": rng.choice(["concrete", "brick"]), "width_m": 1.8}
-        incoming.append(
-            Incoming(uuid=f"u{i}", lat=lat, lon=lon, answers=answers, observed_at=t0, device_id="t1")
-        )
+        incoming.append(Candidate(lat=lat, lon=lon, answers=answers, observed_at=t0, device_id="t1"))
         near = []
         for j in range(per_item):
             d = rng.uniform(0, 30)
@@ -52,7 +51,7 @@ def build(n: int, per_item: int, seed: int = 1) -> tuple[list[Incoming], list[li
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     per_item = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    policy = Policy(radius_m=25, match_fields=["shop_name", "surface"])
+    policy = DedupPolicy(radius_m=25, match_fields=["shop_name", "surface"])
     incoming, candidates = build(n, per_item)
 
     start = time.perf_counter()

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import msgspec
 from rapidfuzz.distance import Indel
 
+from forms.model import DedupPolicy
 from sync.grid import DEFAULT_CELL_M, EARTH_RADIUS_M, cell_key, neighbour_cells, pack_cell
 from sync.hashing import canonical_bytes
 from sync.merge import get_path
@@ -44,9 +45,7 @@ from sync.normalize import as_utc
 __all__ = [
     "DEFAULT_CELL_M",
     "Candidate",
-    "Incoming",
     "Match",
-    "Policy",
     "Score",
     "best_match",
     "cell_key",
@@ -73,34 +72,10 @@ _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\ufeff\u2060]")
 Decision = Literal["merge", "review", "new"]
 
 
-class Policy(msgspec.Struct, frozen=True, kw_only=True):
-    """Mirrors forms' DedupPolicy field for field, so `msgspec.convert` goes either way."""
-
-    location_field: str | None = None
-    radius_m: float = 25.0
-    time_window_h: float | None = None
-    match_fields: list[str] = []
-    auto_merge_score: float = 0.9
-    review_score: float = 0.6
-    survivorship: dict[str, str] = {}
-
-
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
-    """A live record of the same form near the incoming one, as the shell loaded it."""
+    """A record or a submission as scoring sees it: a stored record near the one being placed, or the
+    one being placed (`record_id` set only when it is a stored record re-examined by a rescan)."""
 
-    record_id: str
-    lat: float | None = None
-    lon: float | None = None
-    answers: dict[str, Any] = {}
-    observed_at: datetime | None = None
-    device_id: str | None = None
-    content_hash: str | None = None
-
-
-class Incoming(msgspec.Struct, frozen=True, kw_only=True):
-    """A submission being placed; `record_id` is set only when re-examining an existing record."""
-
-    uuid: str | None = None
     record_id: str | None = None
     lat: float | None = None
     lon: float | None = None
@@ -221,8 +196,8 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def score(
-    policy: Policy,
-    incoming: Incoming,
+    policy: DedupPolicy,
+    incoming: Candidate,
     candidate: Candidate,
     field_types: Mapping[str, str] | None = None,
     at_least: float = 0.0,
@@ -261,13 +236,13 @@ def score(
     return Score(total=round(total, 4), distance_m=round(distance, 2), fields=fields, missing=missing)
 
 
-def classify(s: Score, policy: Policy) -> Decision:
+def classify(s: Score, policy: DedupPolicy) -> Decision:
     if s.double_tap or (s.complete and s.total >= policy.auto_merge_score):
         return "merge"
     return "review" if s.total >= policy.review_score else "new"
 
 
-def is_double_tap(incoming: Incoming, candidate: Candidate, window: timedelta = DOUBLE_TAP_WINDOW) -> bool:
+def is_double_tap(incoming: Candidate, candidate: Candidate, window: timedelta = DOUBLE_TAP_WINDOW) -> bool:
     """Same device, same content (uuid aside), observed within `window`; unknown times never qualify."""
     if incoming.device_id is None or incoming.device_id != candidate.device_id:
         return False
@@ -279,8 +254,8 @@ def is_double_tap(incoming: Incoming, candidate: Candidate, window: timedelta = 
 
 
 def best_match(
-    policy: Policy,
-    incoming: Incoming,
+    policy: DedupPolicy,
+    incoming: Candidate,
     candidates: Iterable[Candidate],
     distinct_pairs: Collection[frozenset[str]] = frozenset(),
     field_types: Mapping[str, str] | None = None,
@@ -315,14 +290,14 @@ def best_match(
     return best[1] if best else None
 
 
-def _double_tap_score(incoming: Incoming, candidate: Candidate) -> Score:
+def _double_tap_score(incoming: Candidate, candidate: Candidate) -> Score:
     distance = None
     if None not in (incoming.lat, incoming.lon, candidate.lat, candidate.lon):
         distance = round(haversine_m(incoming.lat, incoming.lon, candidate.lat, candidate.lon), 2)  # type: ignore[arg-type]
     return Score(total=1.0, distance_m=distance, fields={}, double_tap=True)
 
 
-def _in_window(policy: Policy, a: datetime | None, b: datetime | None) -> bool:
+def _in_window(policy: DedupPolicy, a: datetime | None, b: datetime | None) -> bool:
     if policy.time_window_h is None or a is None or b is None:
         return True
     return abs(as_utc(a) - as_utc(b)) <= timedelta(hours=policy.time_window_h)

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from sync.dedup import Policy
+from forms.model import DedupPolicy
 from sync.grid import cell_key
 from sync.merge import changed_paths, get_path, is_point
 from sync.survivorship import Observation, survive
@@ -89,7 +89,7 @@ def fold(
     survivor_held: list[dict[str, Any]],
     merged: dict[str, Any],
     merged_held: list[dict[str, Any]],
-    policy: Policy,
+    policy: DedupPolicy,
     location_path: str | None,
     submission: str | None = None,
 ) -> Folded:
@@ -124,7 +124,7 @@ def fold(
     )
 
 
-def answers_of(held: list[dict[str, Any]], policy: Policy, location_path: str | None) -> dict[str, Any]:
+def answers_of(held: list[dict[str, Any]], policy: DedupPolicy, location_path: str | None) -> dict[str, Any]:
     observations = [
         Observation(
             record_id=str(r["origin_id"]),

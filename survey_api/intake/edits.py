@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from forms.model import DedupPolicy
 from survey_api.db import tables
 from survey_api.db.session import Session
 from survey_api.intake import placement as dedup
@@ -17,9 +18,8 @@ from survey_api.stores import duplicates as dedup_store
 from survey_api.stores import records as records_store
 from survey_api.web.access import ProjectAccess
 from sync import batch as wire
-from sync import folding
+from sync import candidates, folding
 from sync.batch import ItemResult
-from sync.dedup import Policy
 from sync.merge import Conflicted, changed_paths, three_way
 
 
@@ -102,7 +102,7 @@ async def apply(
             held.get(placement.target, []),
             records[item.new_id],  # type: ignore[index]
             [],
-            item.policy or Policy(),
+            item.policy or DedupPolicy(),
             item.location_path,
             item.uuid,
         )
@@ -169,7 +169,7 @@ def pair_row(
         "record_id": item.new_id,
         "candidate_id": placement.target,
         "score": placement.score.total,
-        "breakdown": dedup.breakdown(placement.score),
+        "breakdown": candidates.breakdown(placement.score),
         "decision": "merge" if merged else None,
         "decided_by": "system" if merged else None,
         "decided_at": now if merged else None,

@@ -20,7 +20,7 @@ from survey_api.stores import forms as forms_store
 from survey_api.stores import submissions
 from survey_api.web.access import ProjectAccess
 from sync import batch as wire
-from sync import folding
+from sync import candidates, folding
 from sync.batch import ItemProblem, ItemResult
 from sync.hashing import canonical_bytes, content_hash
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area, utc_or_none
@@ -224,7 +224,7 @@ def judge(
     # Answers come from the payload: if it needed no cleaning for PostgreSQL, neither do they.
     item.answers = validated.answers if item.clean else storable(validated.answers)
     item.field_types = validator.field_types
-    path = item.location_path = dedup.location_path(item.policy, validator)
+    path = item.location_path = candidates.location_path(item.policy, validator)
     item.point = folding.point_columns(item.answers, path)
     located = item.point["lat"] is not None
     if located and area is not None and outside_area((item.point["lon"], item.point["lat"]), area):

@@ -6,12 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from forms.model import load_definition
+from forms.model import DedupPolicy, load_definition
 from forms.validate import Validator, compile_validator
 from survey_api.db import tables
 from sync import folding
 from sync.batch import MAX_TEXT_BYTES, ItemProblem, ItemResult, SubmissionIn
-from sync.dedup import Policy
 
 
 class Item:
@@ -39,7 +38,7 @@ class Item:
         self.version: tables.FormVersion | None = None
         self.location_path: str | None = None  # where the record's location is in the answers
         self.point: dict[str, Any] = folding.NO_POINT  # the record's point columns (lat, lon, cell...)
-        self.policy: Policy | None = None  # the form's duplicate policy; None: double taps only
+        self.policy: DedupPolicy | None = None  # the form's duplicate policy; None: double taps only
         self.field_types: dict[str, str] = {}
         self.device_id: str | None = None
         self.new_id: uuid.UUID | None = None  # the record a new item makes

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from forms.model import DedupPolicy
 from survey_api.db import tables
 from survey_api.db.session import Session
 from survey_api.errors import Conflict, Invalid
@@ -16,8 +17,7 @@ from survey_api.stores import duplicates as store
 from survey_api.stores import forms
 from survey_api.stores import records as records_store
 from survey_api.web.access import ProjectAccess
-from sync import folding
-from sync.dedup import Policy
+from sync import candidates, folding
 from sync.merge import changed_paths
 
 
@@ -171,12 +171,12 @@ async def reflag(db: Session, record_id: uuid.UUID) -> None:
 
 async def policy_and_location(
     db: Session, access: ProjectAccess, record: tables.Record, validators: Validators
-) -> tuple[Policy, str | None]:
+) -> tuple[DedupPolicy, str | None]:
     form = await forms.by_id(db, record.form_id)
     version = await forms.version(db, record.form_id, record.form_version)
     assert form is not None and version is not None
     policy = dedup.policy_of(form, version.definition)
-    return policy or Policy(), dedup.location_path(policy, validators.get(version, access.timezone))
+    return policy or DedupPolicy(), candidates.location_path(policy, validators.get(version, access.timezone))
 
 
 async def note_edit(

@@ -27,7 +27,8 @@ from survey_api.review import decisions
 from survey_api.stores import duplicates as store
 from survey_api.stores import forms, jobs
 from survey_api.web.access import ProjectAccess
-from sync.dedup import Incoming
+from sync import candidates
+from sync.dedup import Candidate
 
 PAGE = 500
 KIND = "dedup_rescan"
@@ -131,10 +132,10 @@ async def examine(
         [(form_id, r.content_hash) for r in page if r.content_hash and r.device_id and r.id not in probes],
         {form_id: list(policy.match_fields) if policy is not None else []},
     )
-    index = dedup.Index()
+    index = candidates.Index()
     created: dict[str, tuple[datetime, str]] = {}
     for row in rows:
-        index.add_stored(row)
+        dedup.add_stored(index, row)
         created[str(row[0])] = (row[8], str(row[0]))
     known = await store.known_pairs(db, [r.id for r in page] + [row[0] for row in rows])
     gone: set[str] = set()
@@ -143,7 +144,7 @@ async def examine(
         me = str(record.id)
         if me in gone:
             continue
-        here = Incoming(
+        here = Candidate(
             record_id=me,
             lat=record.lat,
             lon=record.lon,
@@ -158,7 +159,7 @@ async def examine(
             if c.record_id not in gone
             and created.get(c.record_id, (record.created_at, me)) < (record.created_at, me)
         ]
-        match = dedup.match(policy, here, older, types, known)
+        match = candidates.match(policy, here, older, types, known)
         if match is None:
             continue
         pair = await store.add_pair(
@@ -168,7 +169,7 @@ async def examine(
             record_id=record.id,
             candidate_id=uuid.UUID(match.record_id),
             score=match.score.total,
-            breakdown=dedup.breakdown(match.score),
+            breakdown=candidates.breakdown(match.score),
         )
         known.add(frozenset((me, match.record_id)))
         if match.decision == "merge":

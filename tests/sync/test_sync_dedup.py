@@ -5,10 +5,9 @@ import msgspec
 import pytest
 from rapidfuzz import fuzz
 
+from forms.model import DedupPolicy
 from sync.dedup import (
     Candidate,
-    Incoming,
-    Policy,
     best_match,
     classify,
     field_similarity,
@@ -23,7 +22,7 @@ from sync.dedup import (
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 LAT, LON = 14.9730, 102.0836
 M_LAT = 1 / 111_195.0  # degrees of latitude per metre
-POLICY = Policy(radius_m=25, match_fields=["shop_name"])
+POLICY = DedupPolicy(radius_m=25, match_fields=["shop_name"])
 
 
 def near(metres):
@@ -42,7 +41,7 @@ def test_a_shared_trade_word_does_not_hide_another_owner():
     assert text_similarity("ร้านก๋วยเตี๋ยวต้มยำยายเพ็ญ", "ร้านก๋วยเตี๋ยวต้มยำยายหนู") < 0.75
     assert text_similarity("ร้านผัดไทยพี่ต้อม", "ร้าน ผัดไทย พี่อ้อย") <= 0.8
     assert text_similarity("ร้านกาแฟป้าศรี", "ร้านข้าวแกงป้าศรี") < 0.75  # same owner, other trade
-    inc = Incoming(lat=LAT, lon=LON, answers={"shop_name": "ร้านก๋วยเตี๋ยวต้มยำยายเพ็ญ"})
+    inc = Candidate(lat=LAT, lon=LON, answers={"shop_name": "ร้านก๋วยเตี๋ยวต้มยำยายเพ็ญ"})
     cand = Candidate(record_id="r", lat=LAT, lon=LON, answers={"shop_name": "ร้านก๋วยเตี๋ยวต้มยำยายหนู"})
     s = score(POLICY, inc, cand)
     assert s is not None and classify(s, POLICY) == "review"
@@ -78,7 +77,7 @@ def test_haversine():
 
 
 def test_same_shop_same_name_nearby_merges():
-    inc = Incoming(lat=LAT, lon=LON, answers={"shop_name": "ร้านข้าวแกง ป้าศรี"})
+    inc = Candidate(lat=LAT, lon=LON, answers={"shop_name": "ร้านข้าวแกง ป้าศรี"})
     cand = Candidate(record_id="r1", lat=near(5), lon=LON, answers={"shop_name": "ร้านข้าวแกงป้าศรี"})
     s = score(POLICY, inc, cand)
     assert s is not None and s.fields == {"shop_name": 1.0} and abs(s.distance_m - 5) < 0.01
@@ -87,20 +86,20 @@ def test_same_shop_same_name_nearby_merges():
 
 
 def test_neighbouring_shops_with_other_names_stay_apart():
-    inc = Incoming(lat=LAT, lon=LON, answers={"shop_name": "ร้านข้าวแกงป้าศรี"})
+    inc = Candidate(lat=LAT, lon=LON, answers={"shop_name": "ร้านข้าวแกงป้าศรี"})
     cand = Candidate(record_id="r1", lat=near(8), lon=LON, answers={"shop_name": "7-Eleven"})
     s = score(POLICY, inc, cand)
     assert s is not None and classify(s, POLICY) == "new"
 
 
 def test_outside_radius_or_time_window_or_without_location_is_not_scored():
-    inc = Incoming(lat=LAT, lon=LON, answers={"shop_name": "a"}, observed_at=T0)
+    inc = Candidate(lat=LAT, lon=LON, answers={"shop_name": "a"}, observed_at=T0)
     assert (
         score(POLICY, inc, Candidate(record_id="r", lat=near(26), lon=LON, answers={"shop_name": "a"}))
         is None
     )
     assert score(POLICY, inc, Candidate(record_id="r", answers={"shop_name": "a"})) is None
-    windowed = Policy(radius_m=25, match_fields=["shop_name"], time_window_h=24)
+    windowed = DedupPolicy(radius_m=25, match_fields=["shop_name"], time_window_h=24)
     late = Candidate(
         record_id="r", lat=LAT, lon=LON, answers={"shop_name": "a"}, observed_at=T0 + timedelta(days=2)
     )
@@ -109,29 +108,29 @@ def test_outside_radius_or_time_window_or_without_location_is_not_scored():
 
 
 def test_distance_alone_never_merges_automatically():
-    policy = Policy(radius_m=25)
-    s = score(policy, Incoming(lat=LAT, lon=LON), Candidate(record_id="r", lat=LAT, lon=LON))
+    policy = DedupPolicy(radius_m=25)
+    s = score(policy, Candidate(lat=LAT, lon=LON), Candidate(record_id="r", lat=LAT, lon=LON))
     assert s is not None and s.total == 1.0 and classify(s, policy) == "review"
-    far = score(policy, Incoming(lat=LAT, lon=LON), Candidate(record_id="r", lat=near(20), lon=LON))
+    far = score(policy, Candidate(lat=LAT, lon=LON), Candidate(record_id="r", lat=near(20), lon=LON))
     assert far is not None and classify(far, policy) == "new"
 
 
 def test_missing_match_value_is_neutral_and_blocks_auto_merge():
-    inc = Incoming(lat=LAT, lon=LON, answers={"shop_name": ""})
+    inc = Candidate(lat=LAT, lon=LON, answers={"shop_name": ""})
     s = score(POLICY, inc, Candidate(record_id="r", lat=LAT, lon=LON, answers={"shop_name": "ป้าศรี"}))
     assert s is not None and s.missing == ["shop_name"] and s.fields == {}
     assert s.total == 0.65 and classify(s, POLICY) == "review"
 
 
 def test_match_field_in_a_group():
-    policy = Policy(match_fields=["shop/name"])
-    inc = Incoming(lat=LAT, lon=LON, answers={"shop": {"name": "Ban Ya"}})
+    policy = DedupPolicy(match_fields=["shop/name"])
+    inc = Candidate(lat=LAT, lon=LON, answers={"shop": {"name": "Ban Ya"}})
     s = score(policy, inc, Candidate(record_id="r", lat=LAT, lon=LON, answers={"shop": {"name": "ban  ya"}}))
     assert s is not None and s.fields == {"shop/name": 1.0}
 
 
 def test_double_tap():
-    inc = Incoming(device_id="tab-1", content_hash="h", observed_at=T0)
+    inc = Candidate(device_id="tab-1", content_hash="h", observed_at=T0)
     assert is_double_tap(
         inc,
         Candidate(record_id="r", device_id="tab-1", content_hash="h", observed_at=T0 + timedelta(minutes=2)),
@@ -150,7 +149,7 @@ def test_double_tap():
 
 
 def test_best_match_finds_a_double_tap_without_location():
-    inc = Incoming(device_id="tab-1", content_hash="h", observed_at=T0)
+    inc = Candidate(device_id="tab-1", content_hash="h", observed_at=T0)
     cands = [
         Candidate(record_id="r", device_id="tab-1", content_hash="h", observed_at=T0 + timedelta(seconds=3))
     ]
@@ -161,7 +160,7 @@ def test_best_match_finds_a_double_tap_without_location():
 
 
 def test_best_match_picks_highest_then_nearest_and_skips_distinct_pairs():
-    inc = Incoming(record_id="me", lat=LAT, lon=LON, answers={"shop_name": "ป้าศรี"})
+    inc = Candidate(record_id="me", lat=LAT, lon=LON, answers={"shop_name": "ป้าศรี"})
     cands = [
         Candidate(record_id="me", lat=LAT, lon=LON, answers={"shop_name": "ป้าศรี"}),
         Candidate(record_id="far", lat=near(10), lon=LON, answers={"shop_name": "ป้าศรี"}),
@@ -177,7 +176,7 @@ def test_best_match_picks_highest_then_nearest_and_skips_distinct_pairs():
 
 def test_policy_converts_from_the_forms_shape():
     doc = {"radius_m": 20, "match_fields": ["shop_name"], "survivorship": {"location": "best_accuracy"}}
-    policy = msgspec.convert(doc, Policy)
+    policy = msgspec.convert(doc, DedupPolicy)
     assert policy.radius_m == 20 and policy.review_score == 0.6
     assert msgspec.to_builtins(policy)["match_fields"] == ["shop_name"]
 
@@ -213,12 +212,12 @@ def test_the_text_ceiling_is_never_below_the_similarity():
 
 
 def test_ruling_out_by_the_ceiling_never_changes_a_decision():
-    policy = Policy(radius_m=25, match_fields=["shop_name", "kind"], review_score=0.6)
+    policy = DedupPolicy(radius_m=25, match_fields=["shop_name", "kind"], review_score=0.6)
     names, rng = _names(4, 60), random.Random(5)
     ruled_out = 0
     for a in names:
         for b in names[:20]:
-            here = Incoming(lat=LAT, lon=LON, answers={"shop_name": a, "kind": rng.choice(["food", None])})
+            here = Candidate(lat=LAT, lon=LON, answers={"shop_name": a, "kind": rng.choice(["food", None])})
             there = Candidate(
                 record_id="r", lat=near(rng.uniform(0, 24)), lon=LON, answers={"shop_name": b, "kind": "food"}
             )
