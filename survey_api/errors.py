@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from forms.errors import Problem
 
 
 class ApiError(Exception):
-    """An error with a message meant for the caller, and optional per-location details."""
+    """An error with a message meant for the caller; `problems` locates what is wrong, where known."""
 
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, detail: str, problems: list[Problem] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.errors = errors or []
+        self.problems: list[Problem] = problems or []
 
 
 class Malformed(ApiError):

@@ -13,10 +13,11 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 import msgspec
 
+from forms.errors import Problem
 from sync import split
 from sync.errors import MalformedBatch, TooManyItems, UnsupportedMedia
 
@@ -26,26 +27,25 @@ MAX_TEXT_BYTES = 64 * 1024  # one text answer, in UTF-8; the shell passes its se
 
 Media = Literal["json", "msgpack"]
 
-ACCEPTED = "accepted"
-MERGED = "merged"
-CONFLICT = "conflict"
-MERGED_DUPLICATE = "merged_duplicate"
-POSSIBLE_DUPLICATE = "possible_duplicate"
-DUPLICATE = "duplicate"
-REJECTED = "rejected"
-STATUSES = (ACCEPTED, MERGED, CONFLICT, MERGED_DUPLICATE, POSSIBLE_DUPLICATE, DUPLICATE, REJECTED)
+# What became of an item; msgspec checks it wherever a result is decoded.
+Status = Literal[
+    "accepted", "merged", "conflict", "merged_duplicate", "possible_duplicate", "duplicate", "rejected"
+]
+ACCEPTED: Final = "accepted"
+MERGED: Final = "merged"
+CONFLICT: Final = "conflict"
+MERGED_DUPLICATE: Final = "merged_duplicate"
+POSSIBLE_DUPLICATE: Final = "possible_duplicate"
+DUPLICATE: Final = "duplicate"
+REJECTED: Final = "rejected"
+STATUSES: tuple[Status, ...] = get_args(Status)
+# What placing an item among existing records decides (a `sync.dedup.Decision` other than "new"):
+# merge it into its match (a merged_duplicate) or queue the pair for review (a possible_duplicate).
+Placed = Literal["merge", "review"]
 
 # Names and ids: PostgreSQL text refuses NUL, and no control character belongs in one.
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Revision = Annotated[int, msgspec.Meta(ge=1)]
-
-
-class ItemProblem(msgspec.Struct, frozen=True, kw_only=True):
-    """One located problem of one item, in the shape of an RFC 9457 `errors` entry."""
-
-    loc: list[str | int]
-    code: str
-    message: str
 
 
 class SubmissionIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,7 +73,7 @@ class ItemError(msgspec.Struct, frozen=True, kw_only=True):
     """An item that cannot become a SubmissionIn; what it names is recovered where it was usable text."""
 
     uuid: str | None
-    errors: list[ItemProblem]
+    errors: list[Problem]
     form: str | None = None
     version: str | None = None
 
@@ -82,14 +82,14 @@ class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
     """What became of one item; `status` is one of STATUSES, so received = the sum over statuses."""
 
     uuid: str | None
-    status: str
+    status: Status
     record_id: str | None = None
     revision: int | None = None
     duplicate_of: str | None = None
     score: float | None = None
     conflict_id: str | None = None
-    issues: list[ItemProblem] = []
-    errors: list[ItemProblem] = []
+    issues: list[Problem] = []
+    errors: list[Problem] = []
 
 
 class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,7 +104,7 @@ class RepeatedUuid(msgspec.Struct, frozen=True, kw_only=True):
 
     index: int
     first_index: int
-    status: str  # DUPLICATE (same content: return the first result) or REJECTED (uuid_conflict)
+    status: Literal["duplicate", "rejected"]  # duplicate: same content, the first result; else uuid_conflict
     code: str
 
 
@@ -268,7 +268,7 @@ def _name(value: Any) -> str | None:
     return None
 
 
-def _check_text(obj: dict[Any, Any], key: str, *, required: bool) -> list[ItemProblem]:
+def _check_text(obj: dict[Any, Any], key: str, *, required: bool) -> list[Problem]:
     value = obj.get(key)
     if value is None:
         return [_problem([key], "missing", f"{key} is required")] if required else []
@@ -281,7 +281,7 @@ def _check_text(obj: dict[Any, Any], key: str, *, required: bool) -> list[ItemPr
     return []
 
 
-def _check_revision(value: Any) -> list[ItemProblem]:
+def _check_revision(value: Any) -> list[Problem]:
     if value is None:
         return []
     if isinstance(value, bool) or not isinstance(value, int):
@@ -291,7 +291,7 @@ def _check_revision(value: Any) -> list[ItemProblem]:
     return [] if value >= 1 else [_problem(["base_revision"], "invalid", "base_revision must be at least 1")]
 
 
-def _check_time(obj: dict[Any, Any], key: str) -> list[ItemProblem]:
+def _check_time(obj: dict[Any, Any], key: str) -> list[Problem]:
     value = obj.get(key)
     if value is None:
         return []
@@ -302,20 +302,20 @@ def _check_time(obj: dict[Any, Any], key: str) -> list[ItemProblem]:
     return []
 
 
-def _edit_pair(record_id: str | None, base_revision: int | None) -> list[ItemProblem]:
+def _edit_pair(record_id: str | None, base_revision: int | None) -> list[Problem]:
     if (record_id is None) == (base_revision is None):
         return []
     missing = "base_revision" if base_revision is None else "record_id"
     return [_problem([missing], "incomplete_edit", "an edit needs both record_id and base_revision")]
 
 
-def check_values(value: Any, loc: list[str | int], max_text: int = MAX_TEXT_BYTES) -> list[ItemProblem]:
+def check_values(value: Any, loc: list[str | int], max_text: int = MAX_TEXT_BYTES) -> list[Problem]:
     """Name every value that cannot be stored or exported: NaN and infinities, keys that are not
     text, bytes and extension types, texts over `max_text` bytes, nesting past MAX_DEPTH.
 
     Iterative, so no depth of input can exhaust the stack.
     """
-    found: list[ItemProblem] = []
+    found: list[Problem] = []
     stack: list[tuple[Any, list[str | int]]] = [(value, loc)]
     while stack:
         node, where = stack.pop()
@@ -358,5 +358,5 @@ def _kind(value: Any) -> str:
     return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
 
 
-def _problem(loc: list[str | int], code: str, message: str) -> ItemProblem:
-    return ItemProblem(loc=loc, code=code, message=message)
+def _problem(loc: list[str | int], code: str, message: str) -> Problem:
+    return Problem(loc=loc, code=code, message=message)

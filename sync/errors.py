@@ -1,14 +1,18 @@
 """The one error base of the sync package; the shell maps these to HTTP problems, so none carries a status."""
 
+from forms.errors import Problem
+
 
 class SyncError(Exception):
-    """Base of every error raised by `sync`."""
+    """Base of every error raised by `sync`; `problems` is its one located problem, made of its
+    `loc`, `code` and `message`."""
 
     code = "sync_error"
 
     def __init__(self, message: str, loc: list[str | int] | None = None) -> None:
         self.message = message
         self.loc: list[str | int] = loc or []
+        self.problems = [Problem(loc=self.loc, code=self.code, message=message)]
         super().__init__(message)
 
 

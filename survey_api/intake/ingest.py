@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from forms.errors import Problem
 from survey_api.db import tables
 from survey_api.db.session import Session, savepoint
 from survey_api.intake import edits
@@ -21,7 +22,7 @@ from survey_api.stores import submissions
 from survey_api.web.access import ProjectAccess
 from sync import batch as wire
 from sync import candidates, folding
-from sync.batch import ItemProblem, ItemResult
+from sync.batch import ItemResult
 from sync.hashing import canonical_bytes, content_hash
 from sync.normalize import area_from_geojson, clock_skew, correct, outside_area, utc_or_none
 from sync.payload import NUL_ESCAPE, payload_of, storable
@@ -186,7 +187,7 @@ def place_in_time(item: Item, skew: timedelta, tz: ZoneInfo, now: datetime) -> N
     ):
         if sent is not None and placed is None:
             message = f"{key} {sent.isoformat()} cannot be placed on the server's clock; it is kept as sent"
-            item.issues.append(ItemProblem(loc=[key], code="implausible_time", message=message))
+            item.issues.append(Problem(loc=[key], code="implausible_time", message=message))
     item.observed_at = item.ended_at or item.started_at or now
 
 
@@ -216,10 +217,10 @@ def judge(
     validator = validators.get(item.version, timezone)
     validated = validator.validate(sub.answers)
     item.issues += [
-        ItemProblem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.issues
+        Problem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.issues
     ]
     item.errors += [
-        ItemProblem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.errors
+        Problem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.errors
     ]
     # Answers come from the payload: if it needed no cleaning for PostgreSQL, neither do they.
     item.answers = validated.answers if item.clean else storable(validated.answers)
@@ -229,7 +230,7 @@ def judge(
     located = item.point["lat"] is not None
     if located and area is not None and outside_area((item.point["lon"], item.point["lat"]), area):
         item.issues.append(
-            ItemProblem(
+            Problem(
                 loc=["answers", *(path or "").split("/")],
                 code="outside_area",
                 message="The point is outside the project's area of interest.",
@@ -272,6 +273,6 @@ def log_row(
 def clean_problems(item: Item) -> Item:
     """Problems name answer keys as sent; with NUL in them they are made fit for jsonb too."""
     if not item.clean:
-        item.errors = [msgspec.convert(storable(msgspec.to_builtins(p)), ItemProblem) for p in item.errors]
-        item.issues = [msgspec.convert(storable(msgspec.to_builtins(p)), ItemProblem) for p in item.issues]
+        item.errors = [msgspec.convert(storable(msgspec.to_builtins(p)), Problem) for p in item.errors]
+        item.issues = [msgspec.convert(storable(msgspec.to_builtins(p)), Problem) for p in item.issues]
     return item

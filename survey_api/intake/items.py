@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from forms.errors import Problem
 from forms.model import DedupPolicy, load_definition
 from forms.validate import Validator, compile_validator
 from survey_api.db import tables
 from sync import folding
-from sync.batch import MAX_TEXT_BYTES, ItemProblem, ItemResult, SubmissionIn
+from sync.batch import MAX_TEXT_BYTES, ItemResult, SubmissionIn
 
 
 class Item:
@@ -30,8 +31,8 @@ class Item:
         self.uuid: str | None = None
         self.form_key: str | None = None  # the form and version it names, when they are usable text
         self.form_version: str | None = None
-        self.errors: list[ItemProblem] = []
-        self.issues: list[ItemProblem] = []
+        self.errors: list[Problem] = []
+        self.issues: list[Problem] = []
         self.answers: dict[str, Any] = {}
         self.hash: str | None = None
         self.form: tables.Form | None = None
@@ -49,7 +50,7 @@ class Item:
         self.result: ItemResult | None = None
 
     def reject(self, code: str, message: str, loc: list[str | int] | None = None) -> None:
-        self.errors.append(ItemProblem(loc=loc or [], code=code, message=message))
+        self.errors.append(Problem(loc=loc or [], code=code, message=message))
 
 
 class Validators:

@@ -18,6 +18,7 @@ from survey_api.db import tables
 from survey_api.db.session import Session
 from survey_api.intake.items import Item
 from survey_api.stores import duplicates as store
+from sync.batch import Placed
 from sync.candidates import Index, match, nested
 from sync.dedup import Candidate, Score
 from sync.folding import CELL_M
@@ -25,7 +26,7 @@ from sync.grid import search_area
 
 
 class Placement(msgspec.Struct, frozen=True, kw_only=True):
-    decision: str  # "merge" or "review"
+    decision: Placed
     target: uuid.UUID
     score: Score
 

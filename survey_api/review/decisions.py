@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from forms.errors import Problem
 from forms.model import DedupPolicy
 from survey_api.db import tables
 from survey_api.db.session import Session
@@ -37,7 +38,7 @@ async def merge(
     if keep not in (pair.record_id, pair.candidate_id):
         raise Invalid(
             "keep must be one of the pair's two records.",
-            [{"loc": ["body", "keep"], "code": "not_in_pair", "message": str(keep)}],
+            [Problem(loc=["body", "keep"], code="not_in_pair", message=str(keep))],
         )
     other = pair.candidate_id if keep == pair.record_id else pair.record_id
     locked = await records_store.heads(db, [keep, other])

@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from forms import diff as form_diff
 from forms.checks import check_policy, check_renames
 from forms.decoding import decode_checked
-from forms.errors import InvalidDefinition
+from forms.errors import InvalidDefinition, Problem
 from forms.model import DedupPolicy, FormDefinition, definition_hash, load_definition
 from forms.xlsform import load_xlsform
 from survey_api.db import tables
@@ -264,7 +264,7 @@ async def read_definition(request: Request) -> tuple[FormDefinition, list[str]]:
         if upload is None or isinstance(upload, str):
             raise Invalid(
                 "Send the XLSForm as the multipart field 'file'.",
-                [{"loc": ["body", "file"], "code": "missing_file", "message": "no file field"}],
+                [Problem(loc=["body", "file"], code="missing_file", message="no file field")],
             )
         data = await upload.read()
         return load_xlsform(data)
@@ -278,6 +278,6 @@ async def read_definition(request: Request) -> tuple[FormDefinition, list[str]]:
     if not isinstance(raw, dict):
         raise Invalid(
             "A form definition is a JSON object.",
-            [{"loc": ["body"], "code": "not_an_object", "message": "expected an object"}],
+            [Problem(loc=["body"], code="not_an_object", message="expected an object")],
         )
     return decode_checked(raw)

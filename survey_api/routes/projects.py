@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from forms.errors import Problem
 from survey_api.db.session import DB
 from survey_api.errors import Invalid, NotFound
 from survey_api.stores import projects, users
@@ -147,7 +148,7 @@ def check_timezone(name: str) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise Invalid(
             f"Unknown time zone {name!r}.",
-            [{"loc": ["body", "timezone"], "code": "unknown_timezone", "message": "not an IANA time zone"}],
+            [Problem(loc=["body", "timezone"], code="unknown_timezone", message="not an IANA time zone")],
         ) from exc
 
 
@@ -157,10 +158,10 @@ def check_area(area: dict[str, Any]) -> None:
     except SyncError as exc:
         raise Invalid(
             "The project area must be a valid GeoJSON Polygon or MultiPolygon.",
-            [{"loc": ["body", "area"], "code": "invalid_area", "message": str(exc)}],
+            [Problem(loc=["body", "area"], code="invalid_area", message=str(exc))],
         ) from exc
     except RecursionError as exc:  # shapely walks coordinates recursively; a polygon nests three deep
         raise Invalid(
             "The project area must be a valid GeoJSON Polygon or MultiPolygon.",
-            [{"loc": ["body", "area", "coordinates"], "code": "too_deep", "message": "nested too deeply"}],
+            [Problem(loc=["body", "area", "coordinates"], code="too_deep", message="nested too deeply")],
         ) from exc

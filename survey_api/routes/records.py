@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from forms.errors import Problem
 from survey_api.db.session import DB
 from survey_api.errors import Conflict, Invalid, Malformed, NotFound
 from survey_api.review import decisions, views
@@ -152,7 +153,7 @@ class RecordController(Controller):
         if validated.errors:
             raise Invalid(
                 "Some answers cannot be read as their type.",
-                [msgspec.to_builtins(e) for e in validated.errors],
+                validated.errors,
             )
         changed = changed_paths(record.answers, validated.answers)
         if changed:
@@ -271,6 +272,6 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if len(parts) != 4 or not all(-180 <= p <= 180 for p in parts):
         raise Malformed(
             "bbox is minlon,minlat,maxlon,maxlat in degrees.",
-            [{"loc": ["query", "bbox"], "code": "bad_bbox", "message": text}],
+            [Problem(loc=["query", "bbox"], code="bad_bbox", message=text)],
         )
     return parts[0], parts[1], parts[2], parts[3]

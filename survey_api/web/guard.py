@@ -32,6 +32,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.params import PathParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from forms.errors import Problem
 from survey_api.errors import Invalid, Malformed
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
@@ -48,14 +49,14 @@ class UrlGuard(ASGIMiddleware):
         if "\x00" in scope["path"]:
             raise Malformed(
                 "The path contains a NUL character (%00).",
-                [{"loc": ["path"], "code": "nul_character", "message": "a NUL is never part of a name"}],
+                [Problem(loc=["path"], code="nul_character", message="a NUL is never part of a name")],
             )
         query: bytes = scope.get("query_string", b"")
         if b"%00" in query or b"\x00" in query:
             name = next((k for k, v in parse_qsl(query.decode("latin-1"), True) if "\x00" in k + v), "")
             raise Malformed(
                 f"The query parameter {name!r} contains a NUL character (%00).",
-                [{"loc": ["query", name], "code": "nul_character", "message": "a NUL is never valid"}],
+                [Problem(loc=["query", name], code="nul_character", message="a NUL is never valid")],
             )
         await next_app(scope, receive, send)
 
@@ -77,12 +78,12 @@ class GuardedRequest(Request):
         except RecursionError as exc:
             raise Malformed(
                 "The JSON body is nested too deeply to read.",
-                [{"loc": ["body"], "code": "too_deep", "message": "nested too deeply"}],
+                [Problem(loc=["body"], code="too_deep", message="nested too deeply")],
             ) from exc
         except SerializationException as exc:
             raise Malformed(
                 f"The body is not valid JSON: {exc.detail}",
-                [{"loc": ["body"], "code": "invalid_json", "message": str(exc.detail)}],
+                [Problem(loc=["body"], code="invalid_json", message=str(exc.detail))],
             ) from exc
 
 
@@ -93,7 +94,7 @@ def in_utc(moment: datetime, loc: list[str | int]) -> datetime:
     except OverflowError as exc:
         raise Invalid(
             "The time is out of range: it falls outside years 1 to 9999 in UTC.",
-            [{"loc": loc, "code": "out_of_range", "message": moment.isoformat()}],
+            [Problem(loc=loc, code="out_of_range", message=moment.isoformat())],
         ) from exc
 
 
@@ -107,6 +108,6 @@ def refuse_nul(data: bytes) -> None:
         if (at - start) % 2 == 0:
             raise Invalid(
                 "Text may not contain the NUL character (\\u0000); the database cannot store it.",
-                [{"loc": ["body"], "code": "nul_character", "message": f"\\u0000 at byte {at}"}],
+                [Problem(loc=["body"], code="nul_character", message=f"\\u0000 at byte {at}")],
             )
         at = data.find(NUL_ESCAPE, at + 1)

@@ -46,7 +46,7 @@ from swagger_ui_bundle import swagger_ui_path
 from forms.model import FormDefinition
 from survey_api.web.media import JSON, MSGPACK
 from survey_api.web.problems import MEDIA_TYPE as PROBLEM_MEDIA
-from survey_api.web.problems import Problem
+from survey_api.web.problems import ProblemDocument
 from sync.batch import MAX_ITEMS, SubmissionIn
 
 REF = "#/components/schemas/{name}"
@@ -191,7 +191,7 @@ class Document(OpenAPI):
     """Litestar builds paths and components into this; it finishes the operations when written out."""
 
     def to_schema(self) -> dict[str, Any]:
-        types: set[Any] = {Problem}
+        types: set[Any] = {ProblemDocument}
         for op in operations(self):
             if op.handler is not None:
                 finish(op, op.handler)
@@ -253,7 +253,7 @@ def finish(op: Described, handler: HTTPRouteHandler) -> None:
         if str(status) not in declared:
             responses[str(status)] = OpenAPIResponse(
                 description=ERRORS[status],
-                content={PROBLEM_MEDIA: OpenAPIMediaType(schema=Reference(ref=REF.format(name="Problem")))},
+                content={PROBLEM_MEDIA: OpenAPIMediaType(schema=schema_of(ProblemDocument))},
             )
     op.responses = dict(sorted(responses.items()))
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import msgspec
 from litestar.params import QueryParameter
 
+from forms.errors import Problem
 from survey_api.errors import Invalid, Malformed
 from survey_api.web.guard import BIGINT_MAX, BIGINT_MIN, in_utc
 
@@ -61,7 +62,7 @@ class Cursor(Generic[T]):
         except (ValueError, Invalid, binascii.Error, msgspec.DecodeError) as exc:
             raise Malformed(
                 "The cursor is not one this server gave out.",
-                [{"loc": ["query", self.param], "code": "bad_cursor", "message": "unreadable cursor"}],
+                [Problem(loc=["query", self.param], code="bad_cursor", message="unreadable cursor")],
             ) from exc
         return value  # type: ignore[no-any-return]
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from forms.errors import FormsError
+from forms.errors import FormsError, Problem
 from survey_api import errors
 from sync import errors as sync_errors
 from sync.errors import SyncError
@@ -18,6 +17,9 @@ log = logging.getLogger("survey_api")
 
 MEDIA_TYPE = "application/problem+json"
 UNEXPECTED = "The server could not complete this request; it has been logged."  # a bug's detail
+
+# The error bases of our own code; each declares its located problems as `problems`.
+OURS = (errors.ApiError, FormsError, SyncError)
 
 # Most specific first: the first class an error is an instance of decides.
 STATUSES: list[tuple[type[Exception], int, str]] = [
@@ -55,47 +57,33 @@ TITLES = {
 }
 
 
-class ErrorItem(msgspec.Struct, frozen=True, kw_only=True):
-    loc: list[str | int]
-    code: str
-    message: str
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
+class ProblemDocument(msgspec.Struct, frozen=True, kw_only=True):
     """An RFC 9457 problem document, the body of every error; `errors` locates each problem found."""
 
     type: str
     title: str
     status: int
     detail: str
-    errors: list[ErrorItem] = []
+    errors: list[Problem] = []
 
 
-def problem(status: int, detail: str, items: list[Any] | None = None, title: str | None = None) -> Response:
+def problem(
+    status: int, detail: str, problems: list[Problem] | None = None, title: str | None = None
+) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    body = msgspec.json.encode(document(status, detail, items, title))
+    body = msgspec.json.encode(document(status, detail, problems, title))
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def document(status: int, detail: str, items: list[Any] | None = None, title: str | None = None) -> Problem:
-    return Problem(
+def document(
+    status: int, detail: str, problems: list[Problem] | None = None, title: str | None = None
+) -> ProblemDocument:
+    return ProblemDocument(
         type=f"https://survey-api.dev/problems/{status}",
         title=title or TITLES.get(status, "Error"),
         status=status,
         detail=detail,
-        errors=[as_item(i) for i in items or []],
-    )
-
-
-def as_item(item: Any) -> ErrorItem:
-    if isinstance(item, ErrorItem):
-        return item
-    if isinstance(item, msgspec.Struct):
-        item = msgspec.structs.asdict(item)
-    return ErrorItem(
-        loc=list(item.get("loc") or []),
-        code=str(item.get("code", "invalid")),
-        message=str(item.get("message", "")),
+        errors=list(problems or []),
     )
 
 
@@ -114,17 +102,13 @@ def handle_domain(request: Request, exc: Exception) -> Response:
     return problem(found.status, found.detail, found.errors, found.title)
 
 
-def document_of(exc: Exception) -> Problem | None:
+def document_of(exc: Exception) -> ProblemDocument | None:
     """The problem document of an error of our own code; None for anything else (a bug)."""
-    found = classify(exc)
+    found = classify(exc) if isinstance(exc, OURS) else None
     if found is None:
         return None
     status, title = found
-    items = getattr(exc, "errors", None) or getattr(exc, "problems", None) or []
-    if isinstance(exc, SyncError):
-        items = [{"loc": exc.loc or [], "code": getattr(exc, "code", "invalid"), "message": exc.message}]
-    detail = getattr(exc, "detail", None) or str(exc) or title
-    return document(status, detail, items, title)
+    return document(status, str(exc) or title, exc.problems, title)
 
 
 def handle_http(request: Request, exc: HTTPException) -> Response:
@@ -132,13 +116,13 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if status >= 500:
         return handle_unexpected(request, exc)
-    items: list[dict[str, Any]] = []
+    items: list[Problem] = []
     if isinstance(exc, ValidationException):
         extra = exc.extra if isinstance(exc.extra, list) else []
         for e in extra:
             if isinstance(e, dict):
                 loc = [e.get("source", "body")] + ([e["key"]] if e.get("key") else [])
-                items.append({"loc": loc, "code": "invalid", "message": str(e.get("message", ""))})
+                items.append(Problem(loc=loc, code="invalid", message=str(e.get("message", ""))))
         # Litestar raises this for a body that parsed but does not fit its type; unreadable bodies are 400.
         status = 422 if items else 400
     detail = exc.detail if exc.detail else TITLES.get(status, "Error")

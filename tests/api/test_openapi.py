@@ -90,7 +90,7 @@ async def test_a_form_is_uploaded_as_json_or_an_xlsform(document: dict[str, Any]
 
 
 async def test_every_error_is_documented_as_a_problem_document(document: dict[str, Any]) -> None:
-    problem = resolve(document, {"$ref": "#/components/schemas/Problem"})
+    problem = resolve(document, {"$ref": "#/components/schemas/ProblemDocument"})
     assert {"type", "title", "status", "detail"} <= set(problem["required"])
     assert "errors" in problem["properties"]
     for method, path, op in operations(document):
@@ -98,7 +98,7 @@ async def test_every_error_is_documented_as_a_problem_document(document: dict[st
             if int(status) < 400 or (path, status) == ("/health", "503"):
                 continue
             assert list(response["content"]) == [PROBLEM], (method, path, status)
-            assert response["content"][PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert response["content"][PROBLEM]["schema"] == {"$ref": "#/components/schemas/ProblemDocument"}
         if path.startswith("/api/"):
             assert "401" in op["responses"] or op.get("security") == [], (method, path)
         if "{project}" in path:
