@@ -10,13 +10,13 @@ precision and recall of the automatic merges (`merged_duplicate`) and of the rev
 score histogram of true vs false pairs, the open queue's breakdowns; double taps apart.
 
 Lookup: COPYs records of one form straight into `records`, VACUUM ANALYZE, then times the server's own
-`survey_api.stores.dedup.candidates` on `--batch-size`-item batches built as `place` builds them
-(`survey_api.dedup.search` probes, one content hash per item), over populated land and over an empty
-area 100 km away (the bare index descents), and EXPLAINs one batch. By default the form grows as a
-city campaign does, district by district (`--grow wider`: each 10k records cover a new 6.3 km square,
-250 per km², so the density around any item stays the same while n grows); `--grow denser` puts every
-record in one `--side-km` square, so the candidates per item, and the cost, grow with the density.
-One JSON object on stdout.
+`survey_api.stores.duplicates.candidates` on `--batch-size`-item batches built as `place` builds
+them (`survey_api.intake.placement.search` probes, one content hash per item), over populated land
+and over an empty area 100 km away (the bare index descents), and EXPLAINs one batch. By default
+the form grows as a city campaign does, district by district (`--grow wider`: each 10k records cover
+a new 6.3 km square, 250 per km², so the density around any item stays the same while n grows);
+`--grow denser` puts every record in one `--side-km` square, so the candidates per item, and the
+cost, grow with the density. One JSON object on stdout.
 
     .venv/bin/python benchmarks/dedup.py                       # ~3 min on the 2-core machine
     .venv/bin/python benchmarks/dedup.py --sizes 10000,100000 --policies recommended --seed 2
@@ -29,30 +29,27 @@ import asyncio
 import itertools
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import msgspec
 from campaign import ICT, VERSION, Campaign, Planned, generate
-from ingest import Server, asyncpg_dsn, log
+from harness import HarnessError, Instance, asyncpg_dsn, log
 from sqlalchemy import text
 
-from survey_api.database import make_engine, make_sessionmaker
-from survey_api.dedup import search
-from survey_api.folding import CELL_M
-from survey_api.settings import normalise_url
-from survey_api.stores.dedup import candidates
+from survey_api.db.engine import make_engine
+from survey_api.db.session import make_sessionmaker
+from survey_api.intake.placement import search
+from survey_api.stores.duplicates import candidates
 from sync.dedup import W_DISTANCE, haversine_m, text_similarity
+from sync.folding import CELL_M
 from sync.grid import cell_key, neighbour_cells
 
 API = "/api/v1"
@@ -80,7 +77,7 @@ AUTO_REACHABLE = round((0.9 - W_DISTANCE) / (1 - W_DISTANCE), 3)
 
 def ok(response: httpx.Response) -> Any:
     if response.status_code >= 300:
-        raise SystemExit(f"{response.request.method} {response.request.url}: {response.text[:2000]}")
+        raise HarnessError(f"{response.request.method} {response.request.url}: {response.text[:2000]}")
     return response.json()
 
 
@@ -375,7 +372,7 @@ async def explain(sessions: Any, form: uuid.UUID, rng: random.Random, args: Any)
                 Explaining(session), [p for item in probes for p in item], hashes, {form: ["shop_name"]}
             )
         )[0][0]
-    plan = (json.loads(found) if isinstance(found, str) else found)[0]
+    plan = json.loads(found if isinstance(found, str) else bytes(found))[0]  # json arrives as msgspec.Raw
     nodes: list[str] = []
 
     def walk(node: dict[str, Any], depth: int) -> None:
@@ -504,16 +501,13 @@ def main() -> int:
         },
         "quality": {},
     }
-    root = Path(tempfile.mkdtemp(prefix="survey-dedup-"))
-    server = Server(root, args.database_url, None)
-    embedded = None
+    instance = Instance(database_url=args.database_url, prefix="survey-dedup-")
     try:
-        log(f"data dir {root}; {len(items)} submissions; starting the server ...")
-        server.cli("migrate")
-        server.start()
-        token = json.loads(server.cli("user", "create", "admin@dedup.example", "--admin"))["token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=server.url, headers=headers, timeout=600) as api:
+        log(f"data dir {instance.root}; {len(items)} submissions; starting the server ...")
+        instance.run("migrate")
+        server = instance.serve().wait_ready(90)
+        token = instance.create_admin("admin@dedup.example")
+        with server.client(token, timeout=600) as api:
             for name in policies:
                 slug = "dedup-" + name.replace("_", "-")
                 set_up(api, slug, POLICIES[name])
@@ -524,24 +518,13 @@ def main() -> int:
                 figures["quality"][name] = quality | {"review_queue": queue(api, slug, judged)}
                 log(f"{name}: {json.dumps(quality['all'], ensure_ascii=False)}")
         if args.sizes and policies:
-            if args.database_url:
-                sa_url = args.database_url
-            else:
-                from survey_api.embedded import EmbeddedPostgres
-
-                embedded = EmbeddedPostgres(root / "data")
-                sa_url = embedded.start()  # join the server's PostgreSQL before it lets go
+            sa_url = instance.database_url()  # join the server's PostgreSQL before it lets go
             server.stop()  # the timing gets both cores
             slug = "dedup-" + policies[0].replace("_", "-")
-            sa_url = normalise_url(sa_url) or sa_url
             figures["lookup"] = asyncio.run(lookup(sa_url, asyncpg_dsn(sa_url), slug, args))
         figures["total_seconds"] = round(time.perf_counter() - began, 1)
     finally:
-        server.stop()
-        if embedded is not None:
-            embedded.stop()
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+        instance.teardown(keep=args.keep)
     print(json.dumps(figures, ensure_ascii=False))
     return 0
 

@@ -20,26 +20,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import json
-import os
 import random
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import msgspec
+from harness import Connection, Instance, Server, asyncpg_dsn, cpu_seconds, log, percentile, postgres_pids
 
 PROJECT = "bench"
 FORM_KEY = "street_audit"
@@ -52,10 +45,6 @@ INTEGERS = [f"integer_{n}" for n in range(5)]
 DATES = [f"date_{n}" for n in range(3)]
 CHOICES = ["concrete", "brick", "asphalt", "gravel", "none"]
 WORDS = "ร้าน ข้าว แกง ป้า ศรี ก๋วยเตี๋ยว ตลาด ซอย ถนน มิตรภาพ ชุมชน วัด โรงเรียน shop market lane".split()  # noqa: SIM905
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def form_definition() -> dict[str, Any]:
@@ -113,184 +102,20 @@ def batch_body(items: list[dict[str, Any]], device: str) -> bytes:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(
-        self,
-        root: Path,
-        database_url: str | None,
-        profile: str | None,
-        workers: int = 1,
-        intake_processes: int | None = None,
-    ) -> None:
-        self.workers = workers
-        self.root = root
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
-        if intake_processes is not None:
-            self.env["SURVEY_INTAKE_PROCESSES"] = str(intake_processes)
-        self.env["SURVEY_DATA_DIR"] = str(root / "data")
-        self.env["SURVEY_MAX_BODY_MB"] = "64"
-        if database_url:
-            self.env["SURVEY_DATABASE_URL"] = database_url
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = root / "serve.stderr"
-        self.profile = profile
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "survey_api.cli", *args], env=self.env, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"survey-api {' '.join(args)} failed:\n{done.stderr}")
-        return done.stdout
-
-    def start(self) -> None:
-        runner = ["-m", "cProfile", "-o", self.profile] if self.profile else []
-        command = [sys.executable, *runner, "-m", "survey_api.cli", "serve", "--port", str(self.port)]
-        command += ["--workers", str(self.workers)]
-        with self.log_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                command, env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"serve exited with {self.process.returncode}:\n{self.tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise SystemExit(f"serve did not start:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        """SIGINT: uvicorn shuts down, KeyboardInterrupt unwinds, cProfile writes its file."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-
-
-def cpu_seconds(roots: list[int], descendants: bool = True) -> float | None:
-    """CPU time (user + system) used so far by these processes (and their descendants); None off Linux."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / tick
-    total = 0.0
-    for pid, spent in times.items():
-        node = pid
-        while descendants and node and node not in roots:
-            node = parents.get(node, 0)
-        if node in roots:
-            total += spent
-    return total
-
-
-def postgres_pids(embedded: Any) -> list[int]:
-    """The embedded postmaster; else every process named postgres (a local server given by URL)."""
-    if embedded is not None:
-        return [embedded._server.get_pid()]
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError):
-            if (entry / "comm").read_text().strip() == "postgres":
-                found.append(int(entry.name))
-    return found
-
-
-def set_up(server: Server) -> str:
+def set_up(instance: Instance, server: Server) -> str:
     """A project, the form published, and a volunteer's token."""
-    admin = json.loads(server.cli("user", "create", "admin@bench.example", "--admin"))["token"]
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}, timeout=60) as api:
-
-        def ok(response: httpx.Response) -> Any:
-            if response.status_code >= 300:
-                raise SystemExit(f"{response.request.method} {response.request.url}: {response.text}")
-            return response.json()
-
-        ok(api.post("/api/v1/projects", json={"slug": PROJECT, "name": "Benchmark"}))
-        ok(api.post(f"/api/v1/projects/{PROJECT}/forms", json=form_definition()))
-        ok(api.post(f"/api/v1/projects/{PROJECT}/forms/{FORM_KEY}/versions/{VERSION}/publish"))
-        volunteer = ok(api.post("/api/v1/users", json={"email": "volunteer@bench.example", "name": "V"}))
-        ok(api.put(f"/api/v1/projects/{PROJECT}/members/{volunteer['id']}", json={"role": "volunteer"}))
-    return volunteer["token"]
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection on asyncio streams: the load generator stays lean.
-
-    It shares the machine's two cores with the server and PostgreSQL; httpx spent ~20 ms of CPU on
-    each 540 kB batch, a tenth of the whole budget, which tablets in the field spend on their own.
-    """
-
-    def __init__(self, url: str, token: str) -> None:
-        host, _, port = url.removeprefix("http://").partition(":")
-        self.host, self.port = host, int(port)
-        self.head = f"Host: {url.removeprefix('http://')}\r\nAuthorization: Bearer {token}\r\n"
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        return await self.request("POST", path, body)
-
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=2**20)
-        assert self.reader is not None
-        self.writer.write(
-            f"{method} {path} HTTP/1.1\r\n{self.head}Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n".encode()
+    admin = instance.create_admin("admin@bench.example")
+    with server.client(admin, timeout=60) as api:
+        server.ok(api.post("/api/v1/projects", json={"slug": PROJECT, "name": "Benchmark"}))
+        server.ok(api.post(f"/api/v1/projects/{PROJECT}/forms", json=form_definition()))
+        server.ok(api.post(f"/api/v1/projects/{PROJECT}/forms/{FORM_KEY}/versions/{VERSION}/publish"))
+        volunteer = server.ok(
+            api.post("/api/v1/users", json={"email": "volunteer@bench.example", "name": "V"})
         )
-        self.writer.write(body)
-        await self.writer.drain()
-        status = int((await self.reader.readuntil(b"\r\n")).split()[1])
-        length, chunked = 0, False
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-            elif name.strip().lower() == "transfer-encoding":
-                chunked = "chunked" in value.lower()
-        if not chunked:
-            return status, await self.reader.readexactly(length)
-        parts = []
-        while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readexactly(2)
-        await self.reader.readuntil(b"\r\n")
-        return status, b"".join(parts)
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
+        server.ok(
+            api.put(f"/api/v1/projects/{PROJECT}/members/{volunteer['id']}", json={"role": "volunteer"})
+        )
+    return volunteer["token"]
 
 
 async def push_batches(
@@ -362,11 +187,6 @@ def make_bodies(
     for _ in range(count):
         batches.append([submission(rng) for _ in range(size)])
     return [batch_body(b, device) for b in batches], batches
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def copy_rows(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -447,13 +267,6 @@ async def vacuum(dsn: str) -> None:
         await conn.close()
 
 
-def asyncpg_dsn(url: str) -> str:
-    for prefix in ("postgresql+asyncpg://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -484,26 +297,21 @@ def main() -> int:
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
-    root = Path(tempfile.mkdtemp(prefix="survey-bench-"))
-    server = Server(root, args.database_url, args.profile, args.workers, args.intake_processes)
-    embedded = None
+    env = {"SURVEY_MAX_BODY_MB": "64"}
+    if args.intake_processes is not None:
+        env["SURVEY_INTAKE_PROCESSES"] = str(args.intake_processes)
+    instance = Instance(database_url=args.database_url, env=env, prefix="survey-bench-")
     figures: dict[str, Any] = {"parameters": {k: v for k, v in vars(args).items()}}
+    server: Server | None = None
     try:
-        log(f"data dir {root}; creating the admin (and the database) ...")
+        log(f"data dir {instance.root}; creating the database ...")
         begun = time.perf_counter()
         token_setup = time.perf_counter()
-        server.cli("migrate")
-        server.start()
-        token = set_up(server)
+        instance.run("migrate")
+        server = instance.serve("--workers", str(args.workers), profile=args.profile).wait_ready(90)
+        token = set_up(instance, server)
         log(f"server up on {server.url} in {time.perf_counter() - token_setup:.1f} s")
-
-        if args.database_url:
-            dsn = asyncpg_dsn(args.database_url)
-        else:
-            from survey_api.embedded import EmbeddedPostgres
-
-            embedded = EmbeddedPostgres(root / "data")
-            dsn = asyncpg_dsn(embedded.start())
+        dsn = asyncpg_dsn(instance.database_url())
 
         if args.preload:
             size = args.preload_batch_size
@@ -543,7 +351,7 @@ def main() -> int:
 
         bodies, batches = make_bodies(rng, args.batches, args.batch_size, "tablet-bench")
         log(f"measuring {args.batches} batches of {args.batch_size}, {args.concurrency} at once ...")
-        watched = {"server": [server.process.pid], "postgres": postgres_pids(embedded)}  # type: ignore[union-attr]
+        watched = {"server": [server.process.pid], "postgres": postgres_pids(instance)}
         processes = {name: (pids, True) for name, pids in watched.items()}
         processes["server_process"] = (watched["server"], False)  # without its helpers
         wal_before = asyncio.run(wal_totals(dsn))
@@ -597,11 +405,9 @@ def main() -> int:
         log(f"copy: {figures['copy']}")
         figures["total_seconds"] = round(time.perf_counter() - begun, 1)
     finally:
-        server.stop()
-        if embedded is not None:
-            embedded.stop()
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+        if server is not None:
+            server.stop()  # SIGTERM: uvicorn shuts down, SystemExit unwinds, cProfile writes its file
+        instance.teardown(keep=args.keep)
         if args.profile:
             log(f"profile written to {args.profile}" if Path(args.profile).exists() else "no profile written")
     print(json.dumps(figures, ensure_ascii=False))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import Instance
+from benchmarks.harness import Instance
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Fuzz the real server from its own OpenAPI document with schemathesis; `.ci/run` runs it.
 
 It sits with the end-to-end tests because it is one (the real `survey-api serve` on the embedded
-PostgreSQL in a fresh `SURVEY_DATA_DIR`, started by `tests/e2e/server.py`), but it is a script, not
+PostgreSQL in a fresh `SURVEY_DATA_DIR`, started by `benchmarks/harness.py`), but it is a script, not
 a pytest test: it spends a time budget and reports per operation, which is schemathesis's own CLI's
 work. Before the run it makes an admin and a project, publishes the document's example form and
 pushes its example batch, and the fuzzer mostly uses the ids so made: requests reach the handlers
@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.server import Instance, Server
+from benchmarks.harness import Instance, Server
 
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 PROJECT = "fuzz"

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.server import Instance, Server
+from benchmarks.harness import Instance, Server
 from tests.factories import FORM
 
 PROJECT = "korat"

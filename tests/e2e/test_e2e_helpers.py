@@ -1,4 +1,4 @@
-"""End to end: batches judged by `serve`'s helper processes (`survey_api.helpers`), as users run it.
+"""End to end: batches judged by `serve`'s helper processes (`survey_api.intake.pool`), as users run it.
 
 The API tests judge batches inside the test's transaction; here the real command hands them to its
 helpers, which commit on their own. Answers, problem documents and accounting must be the same, and
@@ -17,7 +17,7 @@ import httpx
 import msgspec
 import psutil
 
-from tests.e2e.server import Instance, Server
+from benchmarks.harness import Instance, Server
 from tests.e2e.test_e2e_concurrent_sync import API, auth, new_item, set_up
 
 

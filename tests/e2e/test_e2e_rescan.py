@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.server import Instance, Server
+from benchmarks.harness import Instance, Server
 
 API = "/api/v1/projects/korat"
 RESCAN = f"{API}/forms/shops/dedup/rescan"

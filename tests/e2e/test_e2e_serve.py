@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.server import Instance, Server
+from benchmarks.harness import Instance, Server
 
 
 def create_project(server: Server, admin: str, slug: str) -> None:
