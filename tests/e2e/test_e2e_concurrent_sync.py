@@ -19,71 +19,13 @@ import httpx
 import pytest
 
 from benchmarks.harness import Instance, Server
-from tests.factories import FORM
+from tests.e2e.fieldwork import API, auth, call, new_item, set_up
 
-PROJECT = "korat"
-API = f"/api/v1/projects/{PROJECT}"
 TABLETS = 20
 BATCHES_PER_TABLET = 3
 OWN_PER_BATCH = 15
 SHARED_PER_BATCH = 8
 SHARED_POOL = 60
-
-
-def call(server: Server, api: httpx.Client, method: str, url: str, status: int, **kw: Any) -> Any:
-    response = api.request(method, url, **kw)
-    assert response.status_code == status, server.explain(response)
-    return response.json() if response.content else None
-
-
-def set_up(server: Server, admin: str) -> tuple[str, list[str]]:
-    """A project, a coordinator who publishes the form, and one volunteer per tablet: their tokens."""
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as api:
-        call(server, api, "POST", "/api/v1/projects", 201, json={"slug": PROJECT, "name": "Korat City Lab"})
-
-        def person(email: str, role: str, pii: bool = False) -> str:
-            made = call(server, api, "POST", "/api/v1/users", 201, json={"email": email, "name": email})
-            call(server, api, "PUT", f"{API}/members/{made['id']}", 200, json={"role": role, "pii": pii})
-            return made["token"]
-
-        coordinator = person("coordinator@example.org", "coordinator", pii=True)
-        volunteers = [person(f"volunteer{n}@example.org", "volunteer") for n in range(TABLETS)]
-    with httpx.Client(base_url=server.url, headers=auth(coordinator), timeout=30) as api:
-        call(server, api, "POST", f"{API}/forms", 201, json=FORM)
-        call(server, api, "POST", f"{API}/forms/sidewalk_audit/versions/v1/publish", 200)
-    return coordinator, volunteers
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-SPOTS = iter(range(1_000_000))
-
-
-def new_item(**overrides: Any) -> dict[str, Any]:
-    """A valid new submission at its own spot, 300 m from any other (no near-duplicate matches)."""
-    spot = next(SPOTS)
-    answers = {
-        "location": {
-            "lat": 14.90 + (spot // 100) * 0.003,
-            "lon": 102.00 + (spot % 100) * 0.003,
-            "accuracy": 4.0,
-        },
-        "shop_name": f"ร้านที่ {spot}",
-        "surface": "concrete",
-        "width_m": 1.8,
-        "owner_phone": "0812345678",
-        "trees": [{"species": "ต้นหูกวาง", "girth_cm": 95}],
-    }
-    answers.update(overrides.pop("answers", {}))
-    return {
-        "uuid": str(uuid.uuid4()),
-        "form": "sidewalk_audit",
-        "version": "v1",
-        "answers": answers,
-        **overrides,
-    }
 
 
 def bad_items(tablet: int, batch: int) -> list[dict[str, Any]]:
@@ -195,7 +137,7 @@ def test_twenty_tablets_push_overlapping_batches_at_once(instance: Instance) -> 
     admin = instance.create_admin()
     server = instance.serve()
     server.wait_ready()
-    coordinator, volunteers = set_up(server, admin)
+    coordinator, volunteers = set_up(server, admin, TABLETS)
 
     seed = new_item()
     with httpx.Client(base_url=server.url, headers=auth(volunteers[0]), timeout=30) as api:

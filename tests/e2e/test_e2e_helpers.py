@@ -18,7 +18,7 @@ import msgspec
 import psutil
 
 from benchmarks.harness import Instance, Server
-from tests.e2e.test_e2e_concurrent_sync import API, auth, new_item, set_up
+from tests.e2e.fieldwork import API, auth, new_item, set_up
 
 
 def helpers(server: Server) -> list[psutil.Process]:
@@ -42,7 +42,7 @@ def started(instance: Instance, *extra: str) -> tuple[Server, str]:
     admin = instance.create_admin()
     server = instance.serve(*extra)
     server.wait_ready()
-    _, volunteers = set_up(server, admin)
+    _, volunteers = set_up(server, admin, 2)
     return server, volunteers[0]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from benchmarks.harness import Instance, Server
+from tests.e2e.fieldwork import call
 
 API = "/api/v1/projects/korat"
 RESCAN = f"{API}/forms/shops/dedup/rescan"
@@ -26,12 +27,6 @@ FORM = {
 POLICY = {"radius_m": 25, "match_fields": ["shop_name"], "auto_merge_score": 0.85, "review_score": 0.6}
 PAIRS = 400  # twins (merged) and neighbours (most proposed), 100 m from any other pair
 REQUESTS_PER_SERVER = 3
-
-
-def call(server: Server, api: httpx.Client, method: str, url: str, status: int, **kw: Any) -> Any:
-    response = api.request(method, url, **kw)
-    assert response.status_code == status, server.explain(response)
-    return response.json() if response.content else None
 
 
 def submission(n: int, name: str, north_m: float) -> dict[str, Any]:
