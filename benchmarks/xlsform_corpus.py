@@ -38,7 +38,7 @@ def run(corpus: Path, *, listing: bool = False) -> dict[str, object]:
         data = (corpus / name).read_bytes()
         started = time.perf_counter()
         try:
-            load_xlsform(data)
+            load_xlsform(data, Path(name).name)
         except FormsError as exc:
             first = exc.problems[0] if exc.problems else None
             code = first.code if first else "no_problem"

@@ -8,19 +8,25 @@ and (when pyxform succeeds) those of `forms.checks.check` are merged without say
 import io
 import re
 import zipfile
+from datetime import UTC, datetime
+from pathlib import PureWindowsPath
 from typing import Any
 
 import msgspec
 from pyxform import aliases, xls2json, xls2json_backends
 from pyxform.errors import PyXFormError
+from pyxform.parsing.sheet_headers import to_snake_case
 
 from forms.checks import check
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
 from forms.xlsform_rows import check_rows, merge
 
+XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: Excel 97-2003
+VERSION_FORMAT = "%Y%m%d%H%M"  # a missing version, as ODK tools make one: sortable, to the minute
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 100
+MAX_KEY_FROM_FILE = 100
 TYPE_ALIASES = {
     "select one": "select_one",
     "select all that apply": "select_multiple",
@@ -49,14 +55,12 @@ _COLUMN = re.compile(r"the '([\w:]+)' (?:value|column)")
 _LANG_CODE = re.compile(r"\(([^()]+)\)\s*$")
 
 
-def guard(data: bytes) -> None:
-    """Refuse what openpyxl must not open: old .xls, non-zip files and zip bombs."""
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise UnreadableFile(
-            "this is an old Excel .xls file; save it as .xlsx and upload again", "xls_not_supported"
-        )
+def guard(data: bytes) -> str:
+    """The workbook's file type for pyxform; refuses non-workbooks and zip bombs before anything opens them."""
+    if data[:8] == XLS_MAGIC:
+        return ".xls"  # an OLE file is not compressed: it is no bigger in memory than the upload
     if data[:4] != b"PK\x03\x04":
-        raise UnreadableFile("not an .xlsx workbook (an XLSForm must be an Excel .xlsx file)", "not_xlsx")
+        raise UnreadableFile("not an Excel workbook (an XLSForm is an Excel .xlsx or .xls file)", "not_xlsx")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
@@ -69,27 +73,34 @@ def guard(data: bytes) -> None:
         )
     if not any(i.filename == "xl/workbook.xml" for i in infos):
         raise UnreadableFile("the zip file is not an Excel workbook", "not_xlsx")
+    return ".xlsx"
 
 
-def load_xlsform(data: bytes) -> tuple[FormDefinition, list[str]]:
-    """An .xlsx XLSForm to a checked definition and warnings; InvalidDefinition lists every problem."""
-    guard(data)
+def load_xlsform(
+    data: bytes, filename: str | None = None, *, now: datetime | None = None
+) -> tuple[FormDefinition, list[str]]:
+    """An .xlsx or .xls XLSForm to a checked definition and warnings; InvalidDefinition lists every problem.
+
+    `filename` (the upload's) gives the key when settings has no form_id; `now` dates a missing version.
+    """
+    file_type = guard(data)
     try:
-        book = xls2json_backends.get_xlsform(data, file_type=".xlsx")
+        book = xls2json_backends.get_xlsform(data, file_type=file_type)
     except PyXFormError as exc:
-        raise UnreadableFile(f"the .xlsx file could not be read: {exc}", "corrupt_file") from exc
-    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        raise UnreadableFile(f"the {file_type} file could not be read: {exc}", "corrupt_file") from exc
+    except Exception as exc:  # openpyxl and xlrd raise many kinds on a damaged workbook
         raise UnreadableFile(
-            f"the .xlsx file could not be read: {type(exc).__name__}", "corrupt_file"
+            f"the {file_type} file could not be read: {type(exc).__name__}", "corrupt_file"
         ) from exc
     if not book.survey:
         raise UnreadableFile("the workbook has no 'survey' sheet (or it is empty)", "missing_survey_sheet")
-    warnings: list[str] = []
-    problems, raw_warnings = check_rows(book.survey, book.choices, book.settings)
+    key, version, warnings, problems = identity(settings_row(book.settings), filename, now)
+    rows_found, raw_warnings = check_rows(book.survey, book.choices, book.settings)
+    problems = merge(problems, rows_found)
     if any(p.code == "too_deep" for p in problems):
         raise InvalidDefinition(problems, raw_warnings)
     try:
-        tree = xls2json.workbook_to_json(book, form_name="data", warnings=warnings)
+        tree = xls2json.workbook_to_json(book, form_name="data", fallback_form_name=key, warnings=warnings)
     except PyXFormError as exc:
         raise InvalidDefinition(merge(problems, [_pyxform_problem(exc)]), warnings + raw_warnings) from exc
     rows, or_other = _survey_rows(book.survey)
@@ -97,8 +108,8 @@ def load_xlsform(data: bytes) -> tuple[FormDefinition, list[str]]:
     default_lang = None if default_lang in (None, "default") else _lang(default_lang)
     mapper = _Mapper(default_lang, or_other)
     defn_raw = {
-        "key": str(tree.get("id_string") or "form"),
-        "version": str(tree.get("version") or "0"),
+        "key": key or str(tree.get("id_string") or "form"),
+        "version": version,
         "title": mapper.label(tree.get("title")) or str(tree.get("id_string")),
         "default_language": default_lang,
         "fields": mapper.fields(tree.get("children", []), ""),
@@ -112,6 +123,54 @@ def load_xlsform(data: bytes) -> tuple[FormDefinition, list[str]]:
     if problems:
         raise InvalidDefinition(problems, warnings)
     return defn, warnings
+
+
+def settings_row(settings: list[dict[str, Any]] | None) -> dict[str, str]:
+    """The first settings row as pyxform reads it: headers snake_cased and de-aliased (FORM_ID -> id_string)."""
+    out: dict[str, str] = {}
+    for header, value in ((settings or [{}])[0] or {}).items():
+        name = to_snake_case(str(header))
+        if value is not None and str(value).strip():
+            out[aliases.settings_header.get(name, name)] = str(value).strip()
+    return out
+
+
+def identity(
+    settings: dict[str, str], filename: str | None, now: datetime | None
+) -> tuple[str | None, str, list[str], list[Problem]]:
+    """Key and version from settings, else defaulted as ODK tools do; a warning names each default used."""
+    warnings: list[str] = []
+    problems: list[Problem] = []
+    key = settings.get("id_string")
+    if key is None:
+        key = key_from_filename(filename)
+        if key is None:
+            problems.append(
+                Problem(
+                    loc=["settings", 2, "form_id"],
+                    code="missing_setting",
+                    message="settings needs a form_id (the upload has no usable file name to take one from)",
+                )
+            )
+        else:
+            warnings.append(f"settings has no form_id: the form's key {key!r} is taken from the file name")
+    version = settings.get("version")
+    if version is None:
+        version = (now or datetime.now(UTC)).strftime(VERSION_FORMAT)
+        warnings.append(
+            f"settings has no version: this upload is version {version!r}, the upload time (UTC); "
+            "add a version to settings to choose your own"
+        )
+    return key, version, warnings, problems
+
+
+def key_from_filename(filename: str | None) -> str | None:
+    """A form key from an upload's file name (pyxform uses the file's stem too), made a valid name."""
+    stem = PureWindowsPath(filename or "").stem  # a Windows browser may send the whole path
+    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_.-")[:MAX_KEY_FROM_FILE]
+    if not key:
+        return None
+    return key if re.match(r"[A-Za-z_]", key) else f"form_{key}"
 
 
 def _pyxform_problem(exc: PyXFormError) -> Problem:

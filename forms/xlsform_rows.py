@@ -72,15 +72,6 @@ def check_rows(
     problems: list[Problem] = []
     warnings: list[str] = []
     first_settings = (settings or [{}])[0] or {}
-    for column in ("form_id", "version"):
-        if not _text(first_settings, column) and not (
-            column == "form_id" and _text(first_settings, "id_string")
-        ):
-            problems.append(
-                Problem(
-                    loc=["settings", 2, column], code="missing_setting", message=f"settings needs a {column}"
-                )
-            )
     allow_duplicates = _yes(_text(first_settings, "allow_choice_duplicates"))
     list_names = _check_choices(choices or [], allow_duplicates, problems)
     _check_survey(survey, list_names, problems, warnings)

@@ -74,6 +74,8 @@ class FormController(Controller):
     async def upload(self, project: FromPath[str], request: Request, db: DB, user: Caller) -> VersionOut:
         """Add a draft version from a JSON definition or an XLSForm (`multipart/form-data`, field `file`).
 
+        An XLSForm may be `.xlsx` or `.xls`. Without `form_id` in settings the key is the file's name;
+        without `version`, the upload time (`YYYYMMDDHHMM`, UTC); `warnings` says which was used.
         Every problem is listed in one 422, located by sheet, row and column for XLSForm. A draft with
         the same version string is replaced; a published version string cannot be reused (409).
         """
@@ -267,7 +269,7 @@ async def read_definition(request: Request) -> tuple[FormDefinition, list[str]]:
                 [Problem(loc=["body", "file"], code="missing_file", message="no file field")],
             )
         data = await upload.read()
-        return load_xlsform(data)
+        return load_xlsform(data, upload.filename)
     if media in XLSX_TYPES:
         return load_xlsform(await request.body())
     if media not in ("application/json", ""):

@@ -1,0 +1,63 @@
+"""XLSForms as coordinators bring them (issue 15): each is uploaded, then read back as a tablet would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.factories import Person
+from tests.workbooks import XLSX, build_xlsx
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "xlsform-corpus"
+XLS = "application/vnd.ms-excel"
+
+
+async def upload(client: AsyncClient, who: Person, data: bytes, filename: str, media: str = XLSX) -> Any:
+    return await client.post(
+        "/api/v1/projects/korat/forms", files={"file": (filename, data, media)}, headers=who.headers
+    )
+
+
+async def read_back(client: AsyncClient, who: Person, created: dict[str, Any]) -> dict[str, Any]:
+    response = await client.get(
+        f"/api/v1/projects/korat/forms/{created['key']}/versions/{created['version']}", headers=who.headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_settings_without_form_id_and_version_take_the_file_name_and_a_timestamp(
+    client: AsyncClient, member
+) -> None:
+    coordinator = await member("coordinator")
+    survey = [["type", "name", "label"], ["text", "shop_name", "Shop name"]]
+    response = await upload(
+        client, coordinator, build_xlsx(survey, None, [["form_title"], ["Shops"]]), "shops.xlsx"
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["key"] == "shops" and re.fullmatch(r"\d{12}", created["version"])
+    assert any("no form_id" in w for w in created["warnings"])
+    assert any("no version" in w for w in created["warnings"])
+    definition = await read_back(client, coordinator, created)
+    assert definition["title"] == "Shops" and [f["name"] for f in definition["fields"]] == ["shop_name"]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared XLSForm corpus is not beside the repository")
+async def test_an_old_excel_xls_form_is_taken(client: AsyncClient, member) -> None:
+    # No .xls writer is a dependency, so this one file is read where the corpus keeps it (never copied).
+    coordinator = await member("coordinator")
+    data = (CORPUS / "pyxform" / "tests__example_xls__text_and_integer.xls").read_bytes()
+    response = await upload(client, coordinator, data, "text_and_integer.xls", XLS)
+    assert response.status_code == 201, response.text
+    assert response.json()["key"] == "text_and_integer"
+    definition = await read_back(client, coordinator, response.json())
+    assert [(f["name"], f["type"]) for f in definition["fields"]] == [
+        ("your_name", "text"),
+        ("your_age", "integer"),
+    ]
+    assert definition["fields"][0]["label"] == {"english": "What is your name?"}
