@@ -9,6 +9,8 @@ be merged without saying anything twice.
 import re
 from typing import Any
 
+from pyxform.parsing.sheet_headers import clean_text_values
+
 from forms.checks import NAME, check_expression
 from forms.errors import Problem
 from forms.model import MAX_DEPTH, nested_too_deep
@@ -166,8 +168,14 @@ def _check_survey(
         for header, value in row.items():
             attr = EXPRESSION_HEADERS.get(str(header).strip())
             if attr and value is not None and str(value).strip():
+                # pyxform turns Excel's curly quotes into straight ones in every cell; so do we
                 check_expression(
-                    str(value), ["survey", line, attr], f"{path} {attr}", names, problems, warnings
+                    clean_text_values(str(value)),
+                    ["survey", line, attr],
+                    f"{path} {attr}",
+                    names,
+                    problems,
+                    warnings,
                 )
         if kind.startswith(("begin group", "begin repeat")):
             if len(stack) > MAX_DEPTH:

@@ -61,3 +61,22 @@ async def test_an_old_excel_xls_form_is_taken(client: AsyncClient, member) -> No
         ("your_age", "integer"),
     ]
     assert definition["fields"][0]["label"] == {"english": "What is your name?"}
+
+
+async def test_curly_quotes_from_excel_autocorrect_are_read_as_straight_ones(
+    client: AsyncClient, member
+) -> None:
+    coordinator = await member("coordinator")
+    survey = [
+        ["type", "name", "label", "relevant"],
+        ["select_one yn", "has_shop", "Shop?", None],
+        ["text", "shop_name", "Shop name", "selected(${has_shop}, ’yes’)"],
+        ["text", "sign", "Sign", "${shop_name} != “”"],
+    ]
+    choices = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]
+    settings = [["form_id", "version"], ["shops", "1"]]
+    response = await upload(client, coordinator, build_xlsx(survey, choices, settings), "shops.xlsx")
+    assert response.status_code == 201, response.text
+    assert response.json()["warnings"] == []
+    fields = (await read_back(client, coordinator, response.json()))["fields"]
+    assert [f.get("relevant") for f in fields] == [None, "selected(${has_shop}, 'yes')", '${shop_name} != ""']
