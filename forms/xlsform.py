@@ -21,28 +21,13 @@ from forms.checks import check
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
 from forms.xlsform_rows import check_rows, merge
+from forms.xlsform_types import DEFAULT_CONSTRAINTS, field_type
 
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: Excel 97-2003
 VERSION_FORMAT = "%Y%m%d%H%M"  # a missing version, as ODK tools make one: sortable, to the minute
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 100
 MAX_KEY_FROM_FILE = 100
-TYPE_ALIASES = {
-    "select one": "select_one",
-    "select all that apply": "select_multiple",
-    "int": "integer",
-    "dateTime": "datetime",
-    "image": "photo",
-    "start": "datetime",
-    "end": "datetime",
-    "today": "date",
-    "range": "decimal",
-    **dict.fromkeys(
-        ("deviceid", "username", "phonenumber", "subscriberid", "simserial", "email", "barcode", "hidden"),
-        "text",
-    ),
-    "acknowledge": "text",
-}
 COLUMNS = {
     "choices": "type",
     "fields": "type",
@@ -277,7 +262,8 @@ class _Mapper:
     def field(self, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
         bind = raw.get("bind") or {}
         name = str(raw.get("name", ""))
-        kind = TYPE_ALIASES.get(raw.get("type", ""), raw.get("type", ""))
+        written = str(raw.get("type", ""))
+        kind = field_type(written)
         relevant = bind.get("relevant")
         if relevant and "../" in relevant:  # pyxform's generated or_other text field
             relevant = re.sub(r"\.\./([\w.-]+)", r"${\1}", relevant)
@@ -288,7 +274,7 @@ class _Mapper:
             "hint": self.label(raw.get("hint")),
             "required": _yes(bind.get("required")),
             "relevant": relevant,
-            "constraint": bind.get("constraint"),
+            "constraint": bind.get("constraint") or DEFAULT_CONSTRAINTS.get(written),
             "constraint_message": self.label(bind.get("jr:constraintMsg")),
             "calculation": bind.get("calculate"),
             "choices": raw.get("itemset") or raw.get("list_name"),

@@ -80,3 +80,29 @@ async def test_curly_quotes_from_excel_autocorrect_are_read_as_straight_ones(
     assert response.json()["warnings"] == []
     fields = (await read_back(client, coordinator, response.json()))["fields"]
     assert [f.get("relevant") for f in fields] == [None, "selected(${has_shop}, 'yes')", '${shop_name} != ""']
+
+
+async def test_pyxforms_other_names_for_a_type_are_that_type(client: AsyncClient, member) -> None:
+    coordinator = await member("coordinator")
+    survey = [
+        ["type", "name", "label"],
+        ["gps", "where", "Where"],
+        ["string", "shop_name", "Shop name"],
+        ["add integer prompt", "stalls", "Stalls"],
+        ["date time", "opened", "Opened"],
+        ["phone number", "phone", "Phone"],
+        ["uri:deviceid", "device", None],
+    ]
+    settings = [["form_id", "version"], ["shops", "1"]]
+    response = await upload(client, coordinator, build_xlsx(survey, None, settings), "shops.xlsx")
+    assert response.status_code == 201, response.text
+    fields = (await read_back(client, coordinator, response.json()))["fields"]
+    assert [(f["name"], f["type"]) for f in fields] == [
+        ("where", "geopoint"),
+        ("shop_name", "text"),
+        ("stalls", "integer"),
+        ("opened", "datetime"),
+        ("phone", "text"),
+        ("device", "text"),
+    ]
+    assert fields[4]["constraint"] == "regex(., '^\\d*$')"  # pyxform's rule for the type is kept
