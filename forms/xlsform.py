@@ -20,7 +20,7 @@ from pyxform.parsing.sheet_headers import to_snake_case
 from forms.checks import check
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
-from forms.xlsform_rows import check_rows, merge
+from forms.xlsform_rows import check_rows, generated_note_name, merge
 from forms.xlsform_types import DEFAULT_CONSTRAINTS, field_type
 
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: Excel 97-2003
@@ -179,7 +179,7 @@ def _survey_rows(survey: list[dict[str, Any]]) -> tuple[dict[str, int], set[str]
     stack: list[str] = []
     for i, row in enumerate(survey):
         kind = " ".join(str(row.get("type", "")).replace("_", " ").split()).lower()
-        name = str(row.get("name", ""))
+        name = str(row.get("name") or (generated_note_name(i + 2) if row.get("type") == "note" else ""))
         if kind.startswith(("end group", "end repeat")):
             if stack:
                 stack.pop()

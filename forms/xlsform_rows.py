@@ -49,6 +49,11 @@ _PYXFORM_CODES = (
 )
 
 
+def generated_note_name(row: int) -> str:
+    """The name pyxform gives a note row without one (a note is often only a heading)."""
+    return f"generated_note_name_{row}"
+
+
 def _text(row: dict[str, Any], *keys: str) -> str:
     for key in keys:
         value = row.get(key)
@@ -133,7 +138,7 @@ def _check_survey(
         if kind in ("end group", "end repeat"):
             _end(kind, line, stack, problems)
             continue
-        name = _text(row, "name")
+        name = _text(row, "name") or (generated_note_name(line) if type_text == "note" else "")
         path = scope.path + name
         scope.children += 1
         if not NAME.fullmatch(name):

@@ -106,3 +106,21 @@ async def test_pyxforms_other_names_for_a_type_are_that_type(client: AsyncClient
         ("device", "text"),
     ]
     assert fields[4]["constraint"] == "regex(., '^\\d*$')"  # pyxform's rule for the type is kept
+
+
+async def test_a_note_without_a_name_is_named_as_pyxform_names_it(client: AsyncClient, member) -> None:
+    coordinator = await member("coordinator")
+    survey = [
+        ["type", "name", "label"],
+        ["text", "shop_name", "Shop name"],
+        ["note", None, "Now walk to the next shop"],
+    ]
+    settings = [["form_id", "version"], ["shops", "1"]]
+    response = await upload(client, coordinator, build_xlsx(survey, None, settings), "shops.xlsx")
+    assert response.status_code == 201, response.text
+    fields = (await read_back(client, coordinator, response.json()))["fields"]
+    assert fields[1] == {
+        "name": "generated_note_name_3",
+        "type": "note",
+        "label": "Now walk to the next shop",
+    }
