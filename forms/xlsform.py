@@ -80,7 +80,8 @@ def load_xlsform(
     if not book.survey:
         raise UnreadableFile("the workbook has no 'survey' sheet (or it is empty)", "missing_survey_sheet")
     key, version, warnings, problems = identity(settings_row(book.settings), filename, now)
-    rows_found, raw_warnings = check_rows(book.survey, book.choices, book.settings)
+    survey, choices = with_headers(book.survey), with_headers(book.choices)
+    rows_found, raw_warnings = check_rows(survey, choices, [settings_row(book.settings)])
     problems = merge(problems, rows_found)
     if any(p.code == "too_deep" for p in problems):
         raise InvalidDefinition(problems, raw_warnings)
@@ -88,7 +89,7 @@ def load_xlsform(
         tree = xls2json.workbook_to_json(book, form_name="data", fallback_form_name=key, warnings=warnings)
     except PyXFormError as exc:
         raise InvalidDefinition(merge(problems, [_pyxform_problem(exc)]), warnings + raw_warnings) from exc
-    rows, or_other = _survey_rows(book.survey)
+    rows, or_other = _survey_rows(survey)
     default_lang = tree.get("default_language")
     default_lang = None if default_lang in (None, "default") else _lang(default_lang)
     mapper = _Mapper(default_lang, or_other)
@@ -103,18 +104,28 @@ def load_xlsform(
     defn = msgspec.convert(defn_raw, FormDefinition)
     found, more = check(defn)
     warnings += more
-    choice_rows = _choice_rows(book.choices or [])
+    choice_rows = _choice_rows(choices)
     problems = merge(problems, [_locate(p, defn, rows, choice_rows) for p in found])
     if problems:
         raise InvalidDefinition(problems, warnings)
     return defn, warnings
 
 
+def with_headers(sheet: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Rows keyed as pyxform reads headers (TYPE -> type, List Name -> list_name); `::Lang (xx)` kept."""
+    return [{_header(str(key)): value for key, value in row.items()} for row in sheet or []]
+
+
+def _header(key: str) -> str:
+    head, sep, rest = key.partition("::")
+    return to_snake_case(head) + sep + rest
+
+
 def settings_row(settings: list[dict[str, Any]] | None) -> dict[str, str]:
     """The first settings row as pyxform reads it: headers snake_cased and de-aliased (FORM_ID -> id_string)."""
     out: dict[str, str] = {}
     for header, value in ((settings or [{}])[0] or {}).items():
-        name = to_snake_case(str(header))
+        name = _header(str(header))
         if value is not None and str(value).strip():
             out[aliases.settings_header.get(name, name)] = str(value).strip()
     return out

@@ -124,3 +124,27 @@ async def test_a_note_without_a_name_is_named_as_pyxform_names_it(client: AsyncC
         "type": "note",
         "label": "Now walk to the next shop",
     }
+
+
+async def test_headers_in_capitals_are_read_and_problems_keep_their_row(client: AsyncClient, member) -> None:
+    coordinator = await member("coordinator")
+    survey = [
+        ["TYPE", "NAME", "LABEL::English (en)", "RELEVANT"],
+        ["select_one yn", "has_shop", "Shop?", None],
+        ["text", "shop_name", "Shop name", "${has_shop} = 'yes'"],
+        ["text", "sign", "Sign", "${nosuch} = 'yes'"],
+    ]
+    choices = [["LIST_NAME", "NAME", "LABEL::English (en)"], ["yn", "yes", "Yes"], ["yn", "yes", "Again"]]
+    settings = [["FORM_ID", "VERSION"], ["shops", "1"]]
+    refused = await upload(client, coordinator, build_xlsx(survey, choices, settings), "shops.xlsx")
+    assert refused.status_code == 422, refused.text
+    assert [(e["loc"], e["code"]) for e in refused.json()["errors"]] == [
+        (["survey", 4, "relevant"], "unknown_reference"),
+        (["choices", 3, "name"], "duplicate_choice"),
+    ]
+    survey[3][3], choices[2][1] = None, "no"
+    response = await upload(client, coordinator, build_xlsx(survey, choices, settings), "shops.xlsx")
+    assert response.status_code == 201, response.text
+    assert (response.json()["key"], response.json()["version"]) == ("shops", "1")
+    fields = (await read_back(client, coordinator, response.json()))["fields"]
+    assert fields[1]["relevant"] == "${has_shop} = 'yes'" and fields[1]["label"] == {"en": "Shop name"}
