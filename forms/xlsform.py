@@ -104,6 +104,8 @@ def load_xlsform(
     defn = msgspec.convert(defn_raw, FormDefinition)
     found, more = check(defn)
     warnings += more
+    if _yes(settings_row(book.settings).get("allow_choice_duplicates")):  # pyxform allows them then
+        found = [p for p in found if p.code != "duplicate_choice"]
     choice_rows = _choice_rows(choices)
     problems = merge(problems, [_locate(p, defn, rows, choice_rows) for p in found])
     if problems:

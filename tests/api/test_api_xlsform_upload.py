@@ -148,3 +148,23 @@ async def test_headers_in_capitals_are_read_and_problems_keep_their_row(client: 
     assert (response.json()["key"], response.json()["version"]) == ("shops", "1")
     fields = (await read_back(client, coordinator, response.json()))["fields"]
     assert fields[1]["relevant"] == "${has_shop} = 'yes'" and fields[1]["label"] == {"en": "Shop name"}
+
+
+async def test_allow_choice_duplicates_in_settings_allows_them(client: AsyncClient, member) -> None:
+    coordinator = await member("coordinator")
+    survey = [["type", "name", "label"], ["select_one county", "county", "County"]]
+    choices = [
+        ["list_name", "name", "label"],
+        ["county", "king", "King (WA)"],
+        ["county", "king", "King (TX)"],
+    ]
+    settings = [["form_id", "version", "allow_choice_duplicates"], ["counties", "1", "yes"]]
+    response = await upload(client, coordinator, build_xlsx(survey, choices, settings), "counties.xlsx")
+    assert response.status_code == 201, response.text
+    definition = await read_back(client, coordinator, response.json())
+    assert [c["label"] for c in definition["choices"]["county"]] == ["King (WA)", "King (TX)"]
+    settings[1][2] = "no"
+    refused = await upload(client, coordinator, build_xlsx(survey, choices, settings), "counties.xlsx")
+    assert [(e["loc"], e["code"]) for e in refused.json()["errors"]] == [
+        (["choices", 3, "name"], "duplicate_choice")
+    ]
