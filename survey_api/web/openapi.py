@@ -123,7 +123,13 @@ EXAMPLES: dict[type, Any] = {Batch: BATCH_EXAMPLE, FormDefinition: FORM_EXAMPLE}
 
 XLSFORM_UPLOAD = {
     "type": "object",
-    "properties": {"file": {"type": "string", "format": "binary", "description": "an XLSForm (.xlsx)"}},
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "an XLSForm (.xlsx or .xls); without form_id in settings its file name is the form key",
+        }
+    },
     "required": ["file"],
 }
 XLSFORM_BYTES = {"type": "string", "format": "binary"}
