@@ -80,6 +80,7 @@ def load_xlsform(
     if not book.survey:
         raise UnreadableFile("the workbook has no 'survey' sheet (or it is empty)", "missing_survey_sheet")
     key, version, warnings, problems = identity(settings_row(book.settings), filename, now)
+    problems += encrypted(settings_row(book.settings))
     survey, choices = with_headers(book.survey), with_headers(book.choices)
     rows_found, raw_warnings = check_rows(survey, choices, [settings_row(book.settings)])
     problems = merge(problems, rows_found)
@@ -160,6 +161,24 @@ def identity(
             "add a version to settings to choose your own"
         )
     return key, version, warnings, problems
+
+
+def encrypted(settings: dict[str, str]) -> list[Problem]:
+    """An encrypted form is refused, not silently taken: the server could not read what it must check."""
+    if "public_key" not in settings:
+        return []
+    also = " and submission_url" if "submission_url" in settings else ""
+    return [
+        Problem(
+            loc=["settings", 2, "public_key"],
+            code="encrypted_form",
+            message=(
+                "this form is encrypted (settings has public_key): this server must read every submission "
+                "to find duplicates and to export it, so it does not take encrypted forms; "
+                f"remove public_key{also} from settings to upload it here"
+            ),
+        )
+    ]
 
 
 def key_from_filename(filename: str | None) -> str | None:

@@ -168,3 +168,27 @@ async def test_allow_choice_duplicates_in_settings_allows_them(client: AsyncClie
     assert [(e["loc"], e["code"]) for e in refused.json()["errors"]] == [
         (["choices", 3, "name"], "duplicate_choice")
     ]
+
+
+async def test_an_encrypted_form_is_refused_with_the_reason_at_its_settings_cell(
+    client: AsyncClient, member
+) -> None:
+    coordinator = await member("coordinator")
+    survey = [["type", "name", "label"], ["text", "shop_name", "Shop name"]]
+    settings = [
+        ["form_id", "version", "public_key", "submission_url"],
+        ["shops", "1", "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", "https://example.org/submission"],
+    ]
+    refused = await upload(client, coordinator, build_xlsx(survey, None, settings), "shops.xlsx")
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["errors"]
+    assert (problem["loc"], problem["code"]) == (["settings", 2, "public_key"], "encrypted_form")
+    assert "must read every submission to find duplicates and to export it" in problem["message"]
+    assert "remove public_key and submission_url" in problem["message"]
+    listed = await client.get("/api/v1/projects/korat/forms/shops/versions", headers=coordinator.headers)
+    assert listed.status_code == 404  # nothing was kept
+    settings = [row[:2] for row in settings]
+    response = await upload(client, coordinator, build_xlsx(survey, None, settings), "shops.xlsx")
+    assert response.status_code == 201, response.text
+    definition = await read_back(client, coordinator, response.json())
+    assert [f["name"] for f in definition["fields"]] == ["shop_name"]
