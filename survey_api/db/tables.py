@@ -117,6 +117,9 @@ class FormVersion(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created()
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the uploaded XLSForm (0005), read only by its download: never loaded with the row
+    xlsform: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    xlsform_type: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("form_id", "version"),)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from forms.checks import check_policy, check_renames
 from forms.decoding import decode_checked
 from forms.errors import InvalidDefinition, Problem
 from forms.model import DedupPolicy, FormDefinition, definition_hash, load_definition
-from forms.xlsform import load_xlsform
+from forms.xlsform import XLS_MAGIC, load_xlsform
 from survey_api.db import tables
 from survey_api.db.session import DB
 from survey_api.errors import Conflict, Invalid, NotFound, UnsupportedMedia
@@ -25,7 +26,18 @@ from survey_api.web.access import Action, member
 from survey_api.web.auth import Caller
 from survey_api.web.media import respond
 
-XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS = "application/vnd.ms-excel"
+XLSX_TYPES = (XLSX, "application/octet-stream")
+WORKBOOK_MEDIA = {XLSX: openapi.XLSFORM_BYTES, XLS: openapi.XLSFORM_BYTES}
+
+
+class Upload(msgspec.Struct, frozen=True, kw_only=True):
+    """What an upload gave: the definition, its warnings, and the XLSForm with its media type if any."""
+
+    definition: FormDefinition
+    warnings: list[str]
+    workbook: tuple[bytes, str] | None = None
 
 
 class VersionOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,7 +92,8 @@ class FormController(Controller):
         the same version string is replaced; a published version string cannot be reused (409).
         """
         access = await member(db, project, user, Action.MANAGE)
-        definition, warnings = await read_definition(request)
+        upload = await read_definition(request)
+        definition, warnings = upload.definition, upload.warnings
         form = await forms.form_for_update(db, access.id, definition.key)
         existing = await forms.version(db, form.id, definition.version)
         if existing is not None and existing.status == "published":
@@ -103,6 +116,7 @@ class FormController(Controller):
             hash_=definition_hash(definition),
             warnings=warnings,
             user_id=user.id,
+            workbook=upload.workbook,
         )
         await projects.audit(
             db,
@@ -184,6 +198,26 @@ class FormController(Controller):
         row = await require_version(db, access.id, key, version, drafts=can_manage(access))
         return cached(request, row.definition)
 
+    @get("/{key:str}/versions/{version:str}/xlsform", opt={"download": WORKBOOK_MEDIA})
+    async def xlsform(
+        self, project: FromPath[str], key: FromPath[str], version: FromPath[str], db: DB, user: Caller
+    ) -> Response[bytes]:
+        """The XLSForm workbook this version was uploaded as, byte for byte (`.xlsx` or `.xls`).
+
+        404 for a version uploaded as a JSON definition. A draft only for those who manage forms."""
+        access = await member(db, project, user, Action.READ_FORMS)
+        row = await require_version(db, access.id, key, version, drafts=can_manage(access))
+        found = await forms.workbook(db, row.id)
+        if found is None:
+            raise NotFound(f"Version {version!r} of form {key!r} was uploaded as JSON, not as an XLSForm.")
+        data, media = found
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{key}-{version}") + (".xls" if media == XLS else ".xlsx")
+        return Response(
+            data,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"},
+        )
+
     @get("/{key:str}/diff")
     async def diff(
         self,
@@ -257,8 +291,8 @@ def cached(request: Request, body: Any) -> Response[bytes]:
     return respond(request, body, headers={"ETag": tag, "Cache-Control": "private, no-cache"})
 
 
-async def read_definition(request: Request) -> tuple[FormDefinition, list[str]]:
-    """A definition from the request body: JSON, or an XLSForm upload."""
+async def read_definition(request: Request) -> Upload:
+    """A definition from the request body: JSON, or an XLSForm upload (kept with it)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
         form = await request.form()
@@ -268,10 +302,9 @@ async def read_definition(request: Request) -> tuple[FormDefinition, list[str]]:
                 "Send the XLSForm as the multipart field 'file'.",
                 [Problem(loc=["body", "file"], code="missing_file", message="no file field")],
             )
-        data = await upload.read()
-        return load_xlsform(data, upload.filename)
+        return from_workbook(await upload.read(), upload.filename)
     if media in XLSX_TYPES:
-        return load_xlsform(await request.body())
+        return from_workbook(await request.body(), None)
     if media not in ("application/json", ""):
         raise UnsupportedMedia(
             f"Send a form as application/json or an XLSForm as multipart/form-data, not {media!r}."
@@ -282,4 +315,11 @@ async def read_definition(request: Request) -> tuple[FormDefinition, list[str]]:
             "A form definition is a JSON object.",
             [Problem(loc=["body"], code="not_an_object", message="expected an object")],
         )
-    return decode_checked(raw)
+    definition, warnings = decode_checked(raw)
+    return Upload(definition=definition, warnings=warnings)
+
+
+def from_workbook(data: bytes, filename: str | None) -> Upload:
+    definition, warnings = load_xlsform(data, filename)
+    media = XLS if data[:8] == XLS_MAGIC else XLSX
+    return Upload(definition=definition, warnings=warnings, workbook=(data, media))

@@ -56,8 +56,12 @@ async def put_draft(
     hash_: str,
     warnings: list[str],
     user_id: uuid.UUID,
+    workbook: tuple[bytes, str] | None = None,
 ) -> tables.FormVersion:
-    """Create the draft, or replace an existing draft of the same version string."""
+    """Create the draft, or replace an existing draft of the same version string.
+
+    `workbook` is the uploaded XLSForm and its media type; a JSON upload keeps none."""
+    xlsform, xlsform_type = workbook or (None, None)
     statement = insert(tables.FormVersion).values(
         id=uuid.uuid4(),
         form_id=form_id,
@@ -68,6 +72,8 @@ async def put_draft(
         warnings=warnings,
         created_by=user_id,
         created_at=func.clock_timestamp(),
+        xlsform=xlsform,
+        xlsform_type=xlsform_type,
     )
     statement = statement.on_conflict_do_update(
         index_elements=[tables.FormVersion.form_id, tables.FormVersion.version],
@@ -77,12 +83,28 @@ async def put_draft(
             "warnings": statement.excluded.warnings,
             "created_by": statement.excluded.created_by,
             "created_at": func.clock_timestamp(),
+            "xlsform": statement.excluded.xlsform,
+            "xlsform_type": statement.excluded.xlsform_type,
         },
         where=tables.FormVersion.status == "draft",
     )
     row = await db.scalar(statement.returning(tables.FormVersion))
     assert row is not None, "caller checks that the version is not published"
     return row
+
+
+async def workbook(db: AsyncSession, version_id: uuid.UUID) -> tuple[bytes, str] | None:
+    """The XLSForm a version was uploaded as, and its media type; None for a JSON upload."""
+    found = (
+        await db.execute(
+            select(tables.FormVersion.xlsform, tables.FormVersion.xlsform_type).where(
+                tables.FormVersion.id == version_id
+            )
+        )
+    ).one_or_none()
+    if found is None or found.xlsform is None:
+        return None
+    return found.xlsform, str(found.xlsform_type)
 
 
 async def publish(db: AsyncSession, row: tables.FormVersion) -> datetime:

@@ -7,6 +7,7 @@ operation is finished here, once the routes are known, from what its handler dec
 
 - `request_body`: {media type: Struct or JSON Schema} of a body the handler reads itself;
 - `response_model`: the Struct of a success sent as JSON or MessagePack (`media.respond`);
+- `download`: {media type: JSON Schema} of a success that is a file (`Content-Disposition`);
 - `problems`: error statuses beyond those its kind of operation answers anyway (`error_statuses`);
 - `etag`: answers 304 to a matching `If-None-Match`;
 - `public`: no token (the auth middleware reads the same flag).
@@ -29,6 +30,7 @@ from litestar.openapi.spec import (
     Components,
     Example,
     OpenAPI,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     Operation,
@@ -241,6 +243,17 @@ def finish(op: Described, handler: HTTPRouteHandler) -> None:
                 JSON: OpenAPIMediaType(schema=schema_of(model)),
                 MSGPACK: OpenAPIMediaType(schema=schema_of(model)),
             },
+        )
+    if download := opt.get("download"):
+        responses[str(handler.status_code)] = OpenAPIResponse(
+            description="The file, named in `Content-Disposition`.",
+            headers={
+                "Content-Disposition": OpenAPIHeader(
+                    schema=Schema(type="string"),  # type: ignore[arg-type]
+                    description='`attachment; filename="..."`',
+                )
+            },
+            content={media: OpenAPIMediaType(schema=schema) for media, schema in download.items()},
         )
     if opt.get("etag"):
         responses["304"] = OpenAPIResponse(description="The client's copy (`If-None-Match`) is current.")

@@ -142,3 +142,14 @@ async def test_the_schema_page_works_without_internet(anonymous: AsyncClient) ->
         response = await anonymous.get(asset)
         assert response.status_code == 200, asset
         assert response.content
+
+
+async def test_an_uploaded_xlsform_is_downloaded_as_a_file(document: dict[str, Any]) -> None:
+    operation = document["paths"][FORMS + "/{key}/versions/{version}/xlsform"]["get"]
+    success = operation["responses"]["200"]
+    assert set(success["content"]) == {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel",
+    }
+    assert "Content-Disposition" in success["headers"]
+    assert {"401", "403", "404"} <= set(operation["responses"])
