@@ -14,6 +14,7 @@ FIELD_TYPES = frozenset(
     (
         *("text", "integer", "decimal", "select_one", "select_multiple", "date", "datetime", "time"),
         *("geopoint", "geotrace", "geoshape", "note", "calculate", "photo", "group", "repeat"),
+        "start-geopoint",  # where the tablet was when the form was opened: a geopoint, not the form's place
     )
 )
 CONTAINER_TYPES = frozenset({"group", "repeat"})

@@ -234,6 +234,7 @@ def coercers(default_tz: dt.tzinfo) -> dict[str, Coercer]:
         "datetime": make_datetime(default_tz),
         "time": time,
         "geopoint": geopoint,
+        "start-geopoint": geopoint,
         "geotrace": _points(2),
         "geoshape": _points(3),
         "calculate": as_given,
