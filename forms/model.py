@@ -14,6 +14,7 @@ FIELD_TYPES = frozenset(
     (
         *("text", "integer", "decimal", "select_one", "select_multiple", "date", "datetime", "time"),
         *("geopoint", "geotrace", "geoshape", "note", "calculate", "photo", "group", "repeat"),
+        *("audio", "video", "file"),  # attachments, like a photo: the answer is the file's name
         "start-geopoint",  # where the tablet was when the form was opened: a geopoint, not the form's place
     )
 )

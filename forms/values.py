@@ -210,6 +210,7 @@ def _points(min_points: int) -> Coercer:
 
 
 def photo(raw: Any, loc: Loc, issues: list[Problem]) -> str:
+    """An attachment (photo, audio, video, file) is answered with the file's name."""
     if isinstance(raw, str):
         return raw
     raise BadValue("wrong_type", "expected a file name")
@@ -219,8 +220,9 @@ def as_given(raw: Any, loc: Loc, issues: list[Problem]) -> Any:
     return raw
 
 
+ATTACHMENTS = ("photo", "audio", "video", "file")
 # Field types whose coercer returns a value of exactly this type as given: the validator skips the call.
-UNCHANGED: dict[str, type] = {"text": str, "integer": int, "photo": str}
+UNCHANGED: dict[str, type] = {"text": str, "integer": int} | dict.fromkeys(ATTACHMENTS, str)
 
 
 def coercers(default_tz: dt.tzinfo) -> dict[str, Coercer]:
@@ -238,5 +240,4 @@ def coercers(default_tz: dt.tzinfo) -> dict[str, Coercer]:
         "geotrace": _points(2),
         "geoshape": _points(3),
         "calculate": as_given,
-        "photo": photo,
-    }
+    } | dict.fromkeys(ATTACHMENTS, photo)

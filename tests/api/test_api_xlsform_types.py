@@ -59,3 +59,29 @@ async def test_start_geopoint_is_a_geopoint_taken_at_start_not_the_forms_place(
     assert bad["status"] == "rejected" and [(e["loc"], e["code"]) for e in bad["errors"]] == [
         (["answers", "warmup"], "not_a_geopoint")
     ]
+
+
+async def test_audio_video_and_file_are_attachments_answered_with_a_file_name(
+    client: AsyncClient, member
+) -> None:
+    coordinator, volunteer = await member("coordinator"), await member("volunteer")
+    survey = [
+        ["type", "name", "label"],
+        ["audio", "interview", "Record the interview"],
+        ["add video prompt", "walkthrough", "Film the sidewalk"],
+        ["file", "permit", "The shop's permit"],
+        ["photo", "front", "Shop front"],
+    ]
+    definition = await publish(client, coordinator, survey)
+    assert [(f["name"], f["type"]) for f in definition["fields"]] == [
+        ("interview", "audio"),
+        ("walkthrough", "video"),
+        ("permit", "file"),
+        ("front", "photo"),
+    ]
+    names = {"interview": "1700.m4a", "walkthrough": "1701.mp4", "permit": "permit.pdf", "front": "1702.jpg"}
+    good, bad = await push(client, volunteer, names, {**names, "permit": 7})
+    assert good["status"] == "accepted" and good["errors"] == [], good
+    assert bad["status"] == "rejected" and [(e["loc"], e["code"]) for e in bad["errors"]] == [
+        (["answers", "permit"], "wrong_type")
+    ]
