@@ -20,6 +20,7 @@ from pyxform.parsing.sheet_headers import to_snake_case
 from forms.checks import check
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
+from forms.xlsform_loops import BadLoopText, expand_loops
 from forms.xlsform_rows import check_rows, generated_note_name, merge
 from forms.xlsform_types import DEFAULT_CONSTRAINTS, field_type
 
@@ -91,6 +92,13 @@ def load_xlsform(
     except PyXFormError as exc:
         raise InvalidDefinition(merge(problems, [_pyxform_problem(exc)]), warnings + raw_warnings) from exc
     rows, or_other = _survey_rows(survey)
+    try:
+        children = expand_loops(tree.get("children", []))
+    except BadLoopText as exc:
+        bad = Problem(
+            loc=["survey", rows.get(exc.path, 0), exc.column], code="bad_loop_text", message=str(exc)
+        )
+        raise InvalidDefinition(merge(problems, [bad]), warnings + raw_warnings) from exc
     default_lang = tree.get("default_language")
     default_lang = None if default_lang in (None, "default") else _lang(default_lang)
     mapper = _Mapper(default_lang, or_other)
@@ -99,7 +107,7 @@ def load_xlsform(
         "version": version,
         "title": mapper.label(tree.get("title")) or str(tree.get("id_string")),
         "default_language": default_lang,
-        "fields": mapper.fields(tree.get("children", []), ""),
+        "fields": mapper.fields(children, ""),
         "choices": {k: [mapper.choice(c) for c in v] for k, v in (tree.get("choices") or {}).items()},
     }
     defn = msgspec.convert(defn_raw, FormDefinition)
@@ -212,7 +220,7 @@ def _survey_rows(survey: list[dict[str, Any]]) -> tuple[dict[str, int], set[str]
     for i, row in enumerate(survey):
         kind = " ".join(str(row.get("type", "")).replace("_", " ").split()).lower()
         name = str(row.get("name") or (generated_note_name(i + 2) if row.get("type") == "note" else ""))
-        if kind.startswith(("end group", "end repeat")):
+        if kind.startswith(("end group", "end repeat", "end loop")):
             if stack:
                 stack.pop()
             continue
@@ -220,7 +228,7 @@ def _survey_rows(survey: list[dict[str, Any]]) -> tuple[dict[str, int], set[str]
         rows.setdefault(path, i + 2)
         if kind.endswith(" or other"):
             or_other.add(path)
-        if kind.startswith(("begin group", "begin repeat")):
+        if kind.startswith(("begin group", "begin repeat", "begin loop")):
             stack.append(name)
     return rows, or_other
 
@@ -256,7 +264,12 @@ def _locate(
         fields = field.fields
         attr = str(loc[i + 1]) if i + 1 < len(loc) else "name"
     path = "/".join(names)
-    row = rows.get(path) or rows.get(path.removesuffix("_other")) or 0
+    in_loop = ("/".join(names[:i] + names[i + 1 :]) for i in range(1, len(names) - 1))  # loop/choice/q
+    row = (
+        rows.get(path)
+        or rows.get(path.removesuffix("_other"))
+        or next(filter(None, map(rows.get, in_loop)), 0)
+    )
     return msgspec.structs.replace(problem, loc=["survey", row, COLUMNS.get(attr, attr)])
 
 

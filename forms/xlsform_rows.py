@@ -135,7 +135,7 @@ def _check_survey(
             continue
         kind = _kind(type_text)
         scope = stack[-1]
-        if kind in ("end group", "end repeat"):
+        if kind in ("end group", "end repeat", "end loop"):
             _end(kind, line, stack, problems)
             continue
         name = _text(row, "name") or (generated_note_name(line) if type_text == "note" else "")
@@ -182,7 +182,7 @@ def _check_survey(
                     problems,
                     warnings,
                 )
-        if kind.startswith(("begin group", "begin repeat")):
+        if kind.startswith(("begin group", "begin repeat", "begin loop")):
             if len(stack) > MAX_DEPTH:
                 problems.append(nested_too_deep(["survey", line, "type"]))
                 return  # pyxform and every later walk recurse per level: stop before they do

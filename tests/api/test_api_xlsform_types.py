@@ -85,3 +85,66 @@ async def test_audio_video_and_file_are_attachments_answered_with_a_file_name(
     assert bad["status"] == "rejected" and [(e["loc"], e["code"]) for e in bad["errors"]] == [
         (["answers", "permit"], "wrong_type")
     ]
+
+
+async def test_a_loop_over_a_list_is_a_group_per_choice_as_pyxform_makes_it(
+    client: AsyncClient, member
+) -> None:
+    coordinator, volunteer = await member("coordinator"), await member("volunteer")
+    survey = [
+        ["type", "name", "label::English (en)", "constraint"],
+        ["begin loop over vehicle", "trips", "Trips", None],
+        ["integer", "per_week", "How often by %(label)s?", ". >= 0"],
+        ["end loop", None, None, None],
+        ["text", "comment", "Comment", None],
+    ]
+    choices = [
+        ["list_name", "name", "label::English (en)"],
+        ["vehicle", "bus", "Bus"],
+        ["vehicle", "motorbike", "Motorbike"],
+        ["vehicle", "none", "None of these"],
+    ]
+    definition = await publish(client, coordinator, survey, choices)
+    trips = definition["fields"][0]
+    assert (trips["name"], trips["type"], trips["label"]) == ("trips", "group", {"en": "Trips"})
+    assert [(g["name"], g["type"], g["label"]) for g in trips["fields"]] == [
+        ("bus", "group", {"en": "Bus"}),
+        ("motorbike", "group", {"en": "Motorbike"}),
+    ]
+    assert trips["fields"][1]["fields"] == [
+        {
+            "name": "per_week",
+            "type": "integer",
+            "label": {"en": "How often by Motorbike?"},
+            "constraint": ". >= 0",
+        }
+    ]
+    good, bad = await push(
+        client,
+        volunteer,
+        {"trips": {"bus": {"per_week": 3}, "motorbike": {"per_week": 10}}, "comment": "ok"},
+        {"trips": {"bus": {"per_week": "often"}}},
+    )
+    assert good["status"] == "accepted" and good["errors"] == [], good
+    assert bad["status"] == "rejected" and [(e["loc"], e["code"]) for e in bad["errors"]] == [
+        (["answers", "trips", "bus", "per_week"], "not_a_number")
+    ]
+
+
+async def test_loop_text_that_cannot_take_the_choice_is_refused_at_its_row(
+    client: AsyncClient, member
+) -> None:
+    coordinator = await member("coordinator")
+    survey = [
+        ["type", "name", "label"],
+        ["begin loop over vehicle", "trips", "Trips"],
+        ["integer", "share", "Share of trips by %(label)s, in %"],
+        ["end loop", None, None],
+    ]
+    choices = [["list_name", "name", "label"], ["vehicle", "bus", "Bus"]]
+    data = build_xlsx(survey, choices, SETTINGS)
+    refused = await client.post(FORMS, files={"file": ("walk.xlsx", data, XLSX)}, headers=coordinator.headers)
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["errors"]
+    assert (problem["loc"], problem["code"]) == (["survey", 3, "label"], "bad_loop_text")
+    assert "%(label)s" in problem["message"] and "%%" in problem["message"]
