@@ -8,27 +8,24 @@ and (when pyxform succeeds) those of `forms.checks.check` are merged without say
 import io
 import re
 import zipfile
-from datetime import UTC, datetime
-from pathlib import PureWindowsPath
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from pyxform import aliases, xls2json, xls2json_backends
 from pyxform.errors import PyXFormError
-from pyxform.parsing.sheet_headers import to_snake_case
 
 from forms.checks import check
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
 from forms.xlsform_loops import BadLoopText, expand_loops
 from forms.xlsform_rows import check_rows, generated_note_name, merge
+from forms.xlsform_settings import encrypted, header, identity, settings_row
 from forms.xlsform_types import DEFAULT_CONSTRAINTS, field_type
 
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: Excel 97-2003
-VERSION_FORMAT = "%Y%m%d%H%M"  # a missing version, as ODK tools make one: sortable, to the minute
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 100
-MAX_KEY_FROM_FILE = 100
 COLUMNS = {
     "choices": "type",
     "fields": "type",
@@ -124,78 +121,7 @@ def load_xlsform(
 
 def with_headers(sheet: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Rows keyed as pyxform reads headers (TYPE -> type, List Name -> list_name); `::Lang (xx)` kept."""
-    return [{_header(str(key)): value for key, value in row.items()} for row in sheet or []]
-
-
-def _header(key: str) -> str:
-    head, sep, rest = key.partition("::")
-    return to_snake_case(head) + sep + rest
-
-
-def settings_row(settings: list[dict[str, Any]] | None) -> dict[str, str]:
-    """The first settings row as pyxform reads it: headers snake_cased and de-aliased (FORM_ID -> id_string)."""
-    out: dict[str, str] = {}
-    for header, value in ((settings or [{}])[0] or {}).items():
-        name = _header(str(header))
-        if value is not None and str(value).strip():
-            out[aliases.settings_header.get(name, name)] = str(value).strip()
-    return out
-
-
-def identity(
-    settings: dict[str, str], filename: str | None, now: datetime | None
-) -> tuple[str | None, str, list[str], list[Problem]]:
-    """Key and version from settings, else defaulted as ODK tools do; a warning names each default used."""
-    warnings: list[str] = []
-    problems: list[Problem] = []
-    key = settings.get("id_string")
-    if key is None:
-        key = key_from_filename(filename)
-        if key is None:
-            problems.append(
-                Problem(
-                    loc=["settings", 2, "form_id"],
-                    code="missing_setting",
-                    message="settings needs a form_id (the upload has no usable file name to take one from)",
-                )
-            )
-        else:
-            warnings.append(f"settings has no form_id: the form's key {key!r} is taken from the file name")
-    version = settings.get("version")
-    if version is None:
-        version = (now or datetime.now(UTC)).strftime(VERSION_FORMAT)
-        warnings.append(
-            f"settings has no version: this upload is version {version!r}, the upload time (UTC); "
-            "add a version to settings to choose your own"
-        )
-    return key, version, warnings, problems
-
-
-def encrypted(settings: dict[str, str]) -> list[Problem]:
-    """An encrypted form is refused, not silently taken: the server could not read what it must check."""
-    if "public_key" not in settings:
-        return []
-    also = " and submission_url" if "submission_url" in settings else ""
-    return [
-        Problem(
-            loc=["settings", 2, "public_key"],
-            code="encrypted_form",
-            message=(
-                "this form is encrypted (settings has public_key): this server must read every submission "
-                "to find duplicates and to export it, so it does not take encrypted forms; "
-                f"remove public_key{also} from settings to upload it here"
-            ),
-        )
-    ]
-
-
-def key_from_filename(filename: str | None) -> str | None:
-    """A form key from an upload's file name (pyxform uses the file's stem too), made a valid name."""
-    stem = PureWindowsPath(filename or "").stem  # a Windows browser may send the whole path
-    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_.-")[:MAX_KEY_FROM_FILE]
-    if not key:
-        return None
-    return key if re.match(r"[A-Za-z_]", key) else f"form_{key}"
+    return [{header(str(key)): value for key, value in row.items()} for row in sheet or []]
 
 
 def _pyxform_problem(exc: PyXFormError) -> Problem:

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from forms.xlsform import key_from_filename, load_xlsform
+from forms.xlsform import load_xlsform
+from forms.xlsform_settings import key_from_filename
 from tests.workbooks import build_xlsx
 
 SURVEY = [["type", "name", "label"], ["text", "shop_name", "Shop name"]]
