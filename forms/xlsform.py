@@ -16,6 +16,7 @@ from pyxform import aliases, xls2json, xls2json_backends
 from pyxform.errors import PyXFormError
 
 from forms.checks import check
+from forms.choice_lists import external_lists, lang_code
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
 from forms.xlsform_loops import BadLoopText, expand_loops
@@ -35,7 +36,6 @@ COLUMNS = {
 _ROW = re.compile(r"\[row : (\d+)\]")
 _SHEET = re.compile(r"[Oo]n the '(\w+)' sheet")
 _COLUMN = re.compile(r"the '([\w:]+)' (?:value|column)")
-_LANG_CODE = re.compile(r"\(([^()]+)\)\s*$")
 
 
 def guard(data: bytes) -> str:
@@ -107,6 +107,11 @@ def load_xlsform(
         "fields": mapper.fields(children, ""),
         "choices": {k: [mapper.choice(c) for c in v] for k, v in (tree.get("choices") or {}).items()},
     }
+    external = external_lists(with_headers(book.external_choices), default_lang)
+    for name, listed in external.items():  # a name on both sheets: one list with the values of both
+        kept = defn_raw["choices"].setdefault(name, [])
+        known = {c["value"] for c in kept}
+        kept += [msgspec.to_builtins(c) for c in listed if c.value not in known]
     defn = msgspec.convert(defn_raw, FormDefinition)
     found, more = check(defn)
     warnings += more
@@ -199,9 +204,7 @@ def _locate(
     return msgspec.structs.replace(problem, loc=["survey", row, COLUMNS.get(attr, attr)])
 
 
-def _lang(key: str) -> str:
-    m = _LANG_CODE.search(key)
-    return m[1].strip() if m else key.strip()
+_lang = lang_code
 
 
 class _Mapper:

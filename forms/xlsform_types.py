@@ -24,12 +24,11 @@ READINGS = {
     "acknowledge": "text",
 }
 PROPERTY_TEXT = "property"  # device and user properties (deviceid, username, ...) are text answers
-NOT_ALIASES = frozenset(
-    {
-        # the same XForm question as `text`, but its choices live on the external_choices sheet
-        "select one external",
-    }
-)
+EXTERNAL_SELECTS = {
+    # the same XForm question as `text`, but its answer is one value of a list on the
+    # external_choices sheet: the server reads it as the select it is
+    "select one external": "select_one",
+}
 
 
 def _signature(spec: dict[str, Any]) -> tuple[Any, ...]:
@@ -56,9 +55,9 @@ def _table() -> dict[str, str]:
         target = ours.get(_signature(spec))
         if (spec.get("bind") or {}).get("jr:preload") == PROPERTY_TEXT:
             target = "text"
-        if target is not None and name not in NOT_ALIASES:
+        if target is not None:
             table[name] = target
-    return table
+    return table | EXTERNAL_SELECTS
 
 
 TYPES = _table()

@@ -8,14 +8,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # an
 Sheet = list[list[object]]
 
 
-def build_xlsx(survey: Sheet, choices: Sheet | None = None, settings: Sheet | None = None) -> bytes:
+def build_xlsx(
+    survey: Sheet,
+    choices: Sheet | None = None,
+    settings: Sheet | None = None,
+    *,
+    external_choices: Sheet | None = None,
+) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "survey"
     for row in survey:
         sheet.append(row)
-    for title, rows in (("choices", choices), ("settings", settings)):
+    for title, rows in (("choices", choices), ("settings", settings), ("external_choices", external_choices)):
         if rows:
             extra = book.create_sheet(title)
             for row in rows:
