@@ -3,6 +3,8 @@
 Prints one JSON object. The figure that matters is `rate_among_odk_valid`: of the forms ODK
 Validate accepts (the manifest says which), the share this server takes as uploaded (target >= 98%).
 A refusal is counted with its first problem's code; an exception that is not a FormsError is a crash.
+A form whose selects list files (`select_one_from_file x.csv`) is taken as a draft; it is counted
+again in `taken_needing_files` (and its files in `list_files_needed`): it publishes once they are attached.
 
     .venv/bin/python benchmarks/xlsform_corpus.py [CORPUS_DIR] [--list]
 
@@ -16,6 +18,7 @@ import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from forms.choice_lists import list_files
 from forms.errors import FormsError
 from forms.xlsform import load_xlsform
 
@@ -38,7 +41,7 @@ def run(corpus: Path, *, listing: bool = False) -> dict[str, object]:
         data = (corpus / name).read_bytes()
         started = time.perf_counter()
         try:
-            load_xlsform(data, Path(name).name)
+            defn, _ = load_xlsform(data, Path(name).name)
         except FormsError as exc:
             first = exc.problems[0] if exc.problems else None
             code = first.code if first else "no_problem"
@@ -55,6 +58,10 @@ def run(corpus: Path, *, listing: bool = False) -> dict[str, object]:
         else:
             counts["taken"] += 1
             counts["taken_among_odk_valid"] += valid
+            if needs := list_files(defn):
+                counts["taken_needing_files"] += 1
+                counts["taken_needing_files_among_odk_valid"] += valid
+                counts["list_files_needed"] += len(needs)
         elapsed = time.perf_counter() - started
         slowest = max(slowest, (elapsed, name))
     by_code = sorted(refusals.items(), key=lambda item: (-len(item[1]), item[0]))
@@ -67,6 +74,9 @@ def run(corpus: Path, *, listing: bool = False) -> dict[str, object]:
                 "odk_valid",
                 "taken",
                 "taken_among_odk_valid",
+                "taken_needing_files",
+                "taken_needing_files_among_odk_valid",
+                "list_files_needed",
                 "refused",
                 "refused_located",
                 "refused_among_odk_valid",

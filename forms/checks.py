@@ -3,6 +3,7 @@
 import re
 import unicodedata
 
+from forms.choice_lists import FILE_EXTENSIONS, is_list_file
 from forms.errors import Problem
 from forms.expressions import ExpressionError, Unsupported, parse, references
 from forms.model import (
@@ -125,6 +126,16 @@ def _check_fields(
                         message=f"{path}: a select needs a choices list",
                     )
                 )
+            elif field.choices not in defn.choices and is_list_file(field.choices):
+                if not field.choices.lower().endswith(FILE_EXTENSIONS):
+                    problems.append(
+                        Problem(
+                            loc=[*here, "choices"],
+                            code="unsupported_list_file",
+                            message=f"{path}: the server reads lists from {' or '.join(FILE_EXTENSIONS)} "
+                            f"files, not {field.choices!r}",
+                        )
+                    )
             elif field.choices not in defn.choices:
                 problems.append(
                     Problem(

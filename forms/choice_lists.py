@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
-from forms.errors import FormsError, Problem
-from forms.model import Choice, Label
+import msgspec
+
+from forms.errors import FormsError, InvalidDefinition, Problem
+from forms.model import SELECT_TYPES, Choice, FormDefinition, Label, iter_fields
 
 FILE_EXTENSIONS = (".csv", ".geojson")
 """Files a list can come from that the server reads (pyxform also allows .xml, not read yet)."""
@@ -38,6 +40,34 @@ def lang_code(key: str) -> str:
 def is_list_file(list_name: str | None) -> bool:
     """Whether a select's list is a file (`select_one_from_file x.csv`) rather than a choices-sheet list."""
     return bool(list_name) and PurePosixPath(str(list_name)).suffix.lower() in (*FILE_EXTENSIONS, ".xml")
+
+
+def list_files(defn: FormDefinition) -> list[str]:
+    """The files a version needs before it is published: lists of its selects not in the definition."""
+    names = {
+        f.choices
+        for _, f in iter_fields(defn)
+        if f.type in SELECT_TYPES and f.choices not in defn.choices and is_list_file(f.choices)
+    }
+    return sorted(str(n) for n in names)
+
+
+def with_list_files(defn: FormDefinition, files: dict[str, bytes]) -> FormDefinition:
+    """The definition with the choices of every list file it needs read from `files`: a published
+    version carries its lists, so the validator checks answers against them. InvalidDefinition
+    names each file that is missing."""
+    needed = list_files(defn)
+    if missing := [name for name in needed if name not in files]:
+        raise InvalidDefinition([_missing(name) for name in missing])
+    if not needed:
+        return defn
+    lists = {name: read_list_file(name, files[name]) for name in needed}
+    return msgspec.structs.replace(defn, choices={**defn.choices, **lists})
+
+
+def _missing(name: str) -> Problem:
+    message = f"the list file {name!r} is not attached: POST it to this version's media first"
+    return Problem(loc=["media", name], code="missing_file", message=message)
 
 
 def row_label(row: dict[str, Any], default_lang: str | None = None) -> Label | None:

@@ -14,6 +14,7 @@ from survey_api.db.session import Sessions, make_sessionmaker, provide_db
 from survey_api.intake.items import Validators
 from survey_api.intake.pool import Helpers, default_processes
 from survey_api.routes.duplicates import DuplicateController
+from survey_api.routes.form_media import FormMediaController
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
 from survey_api.routes.projects import ProjectController
@@ -32,6 +33,7 @@ API_CONTROLLERS = [
     UserController,
     ProjectController,
     FormController,
+    FormMediaController,
     SyncController,
     RecordController,
     ReviewController,

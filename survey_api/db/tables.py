@@ -123,6 +123,22 @@ class FormVersion(Base):
     __table_args__ = (UniqueConstraint("form_id", "version"),)
 
 
+class FormMedia(Base):
+    """A file attached to a form version by its name (0006): a list for select_one_from_file, an image."""
+
+    __tablename__ = "form_media"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("form_versions.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("version_id", "name"),)
+
+
 class Submission(Base):
     """The append-only intake log; rejected rows are the quarantine."""
 

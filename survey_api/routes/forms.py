@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from forms import diff as form_diff
 from forms.checks import check_policy, check_renames
+from forms.choice_lists import list_files, with_list_files
 from forms.decoding import decode_checked
 from forms.errors import InvalidDefinition, Problem
 from forms.model import DedupPolicy, FormDefinition, definition_hash, load_definition
@@ -20,7 +21,7 @@ from forms.xlsform import XLS_MAGIC, load_xlsform
 from survey_api.db import tables
 from survey_api.db.session import DB
 from survey_api.errors import Conflict, Invalid, NotFound, UnsupportedMedia
-from survey_api.stores import forms, projects
+from survey_api.stores import form_media, forms, projects
 from survey_api.web import openapi
 from survey_api.web.access import Action, member
 from survey_api.web.auth import Caller
@@ -131,13 +132,20 @@ class FormController(Controller):
     async def publish(
         self, project: FromPath[str], key: FromPath[str], version: FromPath[str], db: DB, user: Caller
     ) -> VersionOut:
-        """Publish a draft: from now on it never changes, and tablets download it as the latest."""
+        """Publish a draft: from now on it never changes, and tablets download it as the latest.
+
+        The choices of each list file its selects name (`select_one_from_file x.csv`) are read into
+        the published definition; 422 names every such file not attached yet (`POST .../media`)."""
         access = await member(db, project, user, Action.MANAGE)
         form = await forms.form(db, access.id, key, lock=True)
         row = await forms.version(db, form.id, version) if form else None
         if form is None or row is None:
             raise NotFound(f"No version {version!r} of form {key!r}.")
         if row.status != "published":
+            draft = load_definition(row.definition)
+            files = await form_media.contents(db, row.id, list_files(draft))
+            if (definition := with_list_files(draft, files)) is not draft:
+                row.definition, row.hash = msgspec.to_builtins(definition), definition_hash(definition)
             row.published_at = await forms.publish(db, row)
             row.status = "published"
             await projects.audit(

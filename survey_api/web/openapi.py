@@ -135,6 +135,20 @@ XLSFORM_UPLOAD = {
     "required": ["file"],
 }
 XLSFORM_BYTES = {"type": "string", "format": "binary"}
+MEDIA_UPLOAD = {
+    "type": "object",
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "the file, under the name the form uses (`select_one_from_file shops.csv`: shops.csv); "
+            "a .csv list has a `name` column and `label` or `label::Lang (xx)`",
+        }
+    },
+    "required": ["file"],
+}
+MEDIA_BODY: dict[str, Any] = {"multipart/form-data": MEDIA_UPLOAD}
+"""A file attached to a form version: the multipart field `file`, named as the form names it."""
 
 SYNC_BODY: dict[str, Any] = {JSON: Batch, MSGPACK: Batch}
 """A sync push: the same batch as JSON or MessagePack; either may be sent with `Content-Encoding: gzip`."""

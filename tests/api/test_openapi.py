@@ -153,3 +153,13 @@ async def test_an_uploaded_xlsform_is_downloaded_as_a_file(document: dict[str, A
     }
     assert "Content-Disposition" in success["headers"]
     assert {"401", "403", "404"} <= set(operation["responses"])
+
+
+async def test_a_forms_files_are_attached_as_multipart_and_listed(document: dict[str, Any]) -> None:
+    path = document["paths"]["/api/v1/projects/{project}/forms/{key}/versions/{version}/media"]
+    body = path["post"]["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    assert body["multipart/form-data"]["schema"]["required"] == ["file"]
+    assert {"201", "409", "415", "422"} <= set(path["post"]["responses"])
+    listed = resolve(document, path["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+    assert {"items", "missing"} <= set(listed["properties"])

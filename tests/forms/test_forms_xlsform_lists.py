@@ -1,5 +1,7 @@
 import pytest
 
+from forms.choice_lists import BadListFile, list_files, read_list_file, with_list_files
+from forms.errors import InvalidDefinition
 from forms.model import iter_fields
 from forms.validate import compile_validator
 from forms.xlsform import load_xlsform
@@ -44,8 +46,44 @@ def test_a_list_named_on_both_sheets_keeps_the_values_of_both() -> None:
 
 
 def test_an_external_select_without_the_sheet_is_refused_at_its_row() -> None:
-    from forms.errors import InvalidDefinition
-
     with pytest.raises(InvalidDefinition) as err:
         load_xlsform(build_xlsx(SURVEY, CHOICES, SETTINGS))
     assert "external_choices" in err.value.problems[0].message
+
+
+def test_a_select_from_file_keeps_the_file_its_list_comes_from_and_needs_it() -> None:
+    survey = [["type", "name", "label"], ["select_one_from_file shops.csv", "shop", "Shop"]]
+    defn, _ = load_xlsform(build_xlsx(survey, None, SETTINGS))
+    assert dict(iter_fields(defn))["shop"].choices == "shops.csv"
+    assert list_files(defn) == ["shops.csv"]
+    with pytest.raises(InvalidDefinition) as err:
+        with_list_files(defn, {})
+    assert [(p.loc, p.code) for p in err.value.problems] == [(["media", "shops.csv"], "missing_file")]
+    published = with_list_files(defn, {"shops.csv": b"name;label\ncafe;Cafe\n"})
+    assert compile_validator(published).validate({"shop": "cafe"}).issues == []
+    assert [i.code for i in compile_validator(published).validate({"shop": "bar"}).issues] == [
+        "not_in_choices"
+    ]
+
+
+def test_a_list_from_an_xml_file_is_refused_with_the_reason() -> None:
+    survey = [["type", "name", "label"], ["select_one_from_file shops.xml", "shop", "Shop"]]
+    with pytest.raises(InvalidDefinition) as err:
+        load_xlsform(build_xlsx(survey, None, SETTINGS))
+    assert [(p.loc, p.code) for p in err.value.problems] == [(["survey", 2, "type"], "unsupported_list_file")]
+
+
+def test_csv_lists_read_as_odk_collect_reads_them() -> None:
+    data = "\ufeffname,label,district\nmuang,Muang,1\nmuang,Muang again,2\n\n".encode()
+    assert [(c.value, c.label) for c in read_list_file("a.csv", data)] == [("muang", "Muang")]
+    with pytest.raises(BadListFile) as err:
+        read_list_file("a.csv", b"\xff\xfe")
+    assert err.value.problems[0].code == "not_utf8"
+
+
+def test_geojson_lists_take_the_feature_id_and_title() -> None:
+    doc = b'{"type": "FeatureCollection", "features": [{"properties": {"id": 7, "title": "Seven"}}]}'
+    assert [(c.value, c.label) for c in read_list_file("a.geojson", doc)] == [("7", "Seven")]
+    with pytest.raises(BadListFile) as err:
+        read_list_file("a.geojson", b'{"type": "FeatureCollection", "features": [{"properties": {}}]}')
+    assert err.value.problems[0].loc == ["a.geojson", "features", 0]
