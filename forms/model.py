@@ -14,12 +14,14 @@ FIELD_TYPES = frozenset(
     (
         *("text", "integer", "decimal", "select_one", "select_multiple", "date", "datetime", "time"),
         *("geopoint", "geotrace", "geoshape", "note", "calculate", "photo", "group", "repeat"),
-        *("audio", "video", "file"),  # attachments, like a photo: the answer is the file's name
+        *("audio", "video", "file", "osm"),  # attachments, like a photo: the answer is the file's name
+        "rank",  # choice values in the order the person ranked them
+        *("trigger", "acknowledge"),  # "OK" once acknowledged, else nothing
         "start-geopoint",  # where the tablet was when the form was opened: a geopoint, not the form's place
     )
 )
 CONTAINER_TYPES = frozenset({"group", "repeat"})
-SELECT_TYPES = frozenset({"select_one", "select_multiple"})
+SELECT_TYPES = frozenset({"select_one", "select_multiple", "rank"})
 SURVIVORSHIP_RULES = frozenset({"latest", "first", "most_complete", "best_accuracy", "max", "min", "union"})
 MAX_DEPTH = 32
 """Groups and repeats nest at most this deep: far beyond any real form, well within every walk's reach."""

@@ -209,8 +209,20 @@ def _points(min_points: int) -> Coercer:
     return points
 
 
+def rank(raw: Any, loc: Loc, issues: list[Problem]) -> list[str]:
+    """Choice values, most preferred first: a select_multiple whose order is kept."""
+    return select_multiple(raw, loc, issues)
+
+
+def acknowledged(raw: Any, loc: Loc, issues: list[Problem]) -> str:
+    """A trigger or acknowledge question: ODK Collect sends "OK" once it is acknowledged."""
+    if isinstance(raw, str) and raw.strip().upper() == "OK":
+        return "OK"
+    raise BadValue("not_acknowledged", f"expected 'OK' (acknowledged) or no answer, got {raw!r}"[:200])
+
+
 def photo(raw: Any, loc: Loc, issues: list[Problem]) -> str:
-    """An attachment (photo, audio, video, file) is answered with the file's name."""
+    """An attachment (photo, audio, video, file, osm) is answered with the file's name."""
     if isinstance(raw, str):
         return raw
     raise BadValue("wrong_type", "expected a file name")
@@ -220,7 +232,7 @@ def as_given(raw: Any, loc: Loc, issues: list[Problem]) -> Any:
     return raw
 
 
-ATTACHMENTS = ("photo", "audio", "video", "file")
+ATTACHMENTS = ("photo", "audio", "video", "file", "osm")
 # Field types whose coercer returns a value of exactly this type as given: the validator skips the call.
 UNCHANGED: dict[str, type] = {"text": str, "integer": int} | dict.fromkeys(ATTACHMENTS, str)
 
@@ -240,4 +252,7 @@ def coercers(default_tz: dt.tzinfo) -> dict[str, Coercer]:
         "geotrace": _points(2),
         "geoshape": _points(3),
         "calculate": as_given,
+        "rank": rank,
+        "trigger": acknowledged,
+        "acknowledge": acknowledged,
     } | dict.fromkeys(ATTACHMENTS, photo)

@@ -21,7 +21,6 @@ READINGS = {
     "today": "date",
     "range": "decimal",  # a range may step in fractions
     "barcode": "text",
-    "acknowledge": "text",
 }
 PROPERTY_TEXT = "property"  # device and user properties (deviceid, username, ...) are text answers
 EXTERNAL_SELECTS = {

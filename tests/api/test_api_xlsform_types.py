@@ -148,3 +148,41 @@ async def test_loop_text_that_cannot_take_the_choice_is_refused_at_its_row(
     [problem] = refused.json()["errors"]
     assert (problem["loc"], problem["code"]) == (["survey", 3, "label"], "bad_loop_text")
     assert "%(label)s" in problem["message"] and "%%" in problem["message"]
+
+
+async def test_osm_trigger_acknowledge_and_rank_are_read_back_and_checked(
+    client: AsyncClient, member
+) -> None:
+    coordinator, volunteer = await member("coordinator"), await member("volunteer")
+    survey = [
+        ["type", "name", "label"],
+        ["osm building_tags", "building", "Trace the building"],
+        ["trigger", "ready", "Ready to start?"],
+        ["acknowledge", "consent", "The owner agrees"],
+        ["rank surface", "worst", "Rank the surfaces, worst first"],
+    ]
+    choices = [
+        ["list_name", "name", "label"],
+        ["surface", "concrete", "Concrete"],
+        ["surface", "tile", "Tile"],
+    ]
+    definition = await publish(client, coordinator, survey, choices)
+    assert [(f["name"], f["type"], f.get("choices")) for f in definition["fields"]] == [
+        ("building", "osm", None),
+        ("ready", "trigger", None),
+        ("consent", "acknowledge", None),
+        ("worst", "rank", "surface"),
+    ]
+    answers = {"building": "1703.osm", "ready": "OK", "consent": "OK", "worst": ["tile", "concrete"]}
+    good, unlisted, bad = await push(
+        client,
+        volunteer,
+        answers,
+        {**answers, "ready": "", "worst": "tile gravel"},
+        {**answers, "consent": "yes"},
+    )
+    assert good["status"] == "accepted" and good["errors"] == good["issues"] == [], good
+    assert [(i["loc"], i["code"]) for i in unlisted["issues"]] == [(["answers", "worst"], "not_in_choices")]
+    assert bad["status"] == "rejected" and [(e["loc"], e["code"]) for e in bad["errors"]] == [
+        (["answers", "consent"], "not_acknowledged")
+    ]
