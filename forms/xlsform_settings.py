@@ -10,6 +10,7 @@ from typing import Any
 from pyxform import aliases
 from pyxform.parsing.sheet_headers import to_snake_case
 
+from forms.checks import check_key
 from forms.errors import Problem
 
 VERSION_FORMAT = "%Y%m%d%H%M"  # a missing version, as ODK tools make one: sortable, to the minute
@@ -39,6 +40,15 @@ def identity(
     warnings: list[str] = []
     problems: list[Problem] = []
     key = settings.get("id_string")
+    if key is not None and check_key(key):
+        written, key = key, as_key(key) or key_from_filename(filename)
+        if key is None:
+            key = written  # nothing usable to derive from: the check reports the written one
+        else:
+            warnings.append(
+                f"settings form_id {written!r} is not a valid form key (a key is part of URLs: it starts "
+                f"with a letter or _, then letters, digits, _ - .): the form's key is {key!r}"
+            )
     if key is None:
         key = key_from_filename(filename)
         if key is None:
@@ -81,8 +91,12 @@ def encrypted(settings: dict[str, str]) -> list[Problem]:
 
 def key_from_filename(filename: str | None) -> str | None:
     """A form key from an upload's file name (pyxform uses the file's stem too), made a valid name."""
-    stem = PureWindowsPath(filename or "").stem  # a Windows browser may send the whole path
-    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_.-")[:MAX_KEY_FROM_FILE]
+    return as_key(PureWindowsPath(filename or "").stem)  # a Windows browser may send the whole path
+
+
+def as_key(text: str) -> str | None:
+    """`text` made a valid form key: other characters become `_`, a leading digit gets `form_`."""
+    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.-")[:MAX_KEY_FROM_FILE]
     if not key:
         return None
     return key if re.match(r"[A-Za-z_]", key) else f"form_{key}"

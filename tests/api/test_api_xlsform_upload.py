@@ -192,3 +192,24 @@ async def test_an_encrypted_form_is_refused_with_the_reason_at_its_settings_cell
     assert response.status_code == 201, response.text
     definition = await read_back(client, coordinator, response.json())
     assert [f["name"] for f in definition["fields"]] == ["shop_name"]
+
+
+@pytest.mark.parametrize(
+    ("form_id", "key"),
+    [
+        ("2011_07_25_transportation", "form_2011_07_25_transportation"),
+        ("2021-03-21 18:07:55.551000", "form_2021-03-21_18_07_55.551000"),
+    ],
+)
+async def test_a_form_id_that_is_no_key_gives_a_derived_key_and_says_so(
+    client: AsyncClient, member, form_id: str, key: str
+) -> None:
+    coordinator = await member("coordinator")
+    survey = [["type", "name", "label"], ["text", "shop_name", "Shop name"]]
+    data = build_xlsx(survey, None, [["form_id", "version"], [form_id, "1"]])
+    response = await upload(client, coordinator, data, "transport.xlsx")
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["key"] == key
+    assert any(form_id in w and repr(key) in w for w in created["warnings"]), created["warnings"]
+    assert (await read_back(client, coordinator, created))["key"] == key
