@@ -9,6 +9,8 @@ import msgspec
 from forms.errors import Problem
 
 Label = str | dict[str, str]
+Media = dict[str, Label]
+"""Media labels by kind (`image`, `audio`, `video`, `big-image`): a file name, or one per language."""
 
 FIELD_TYPES = frozenset(
     (
@@ -30,6 +32,9 @@ MAX_DEPTH = 32
 class Choice(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     value: str
     label: Label | None = None
+    media: Media | None = None
+    columns: dict[str, str] | None = None
+    """The choices row's other columns, by header: what a `choice_filter` reads (`state`, `county`)."""
 
 
 class Field(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -39,17 +44,28 @@ class Field(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     type: str
     label: Label | None = None
     hint: Label | None = None
+    guidance_hint: Label | None = None
+    media: Media | None = None
     required: bool = False
+    required_message: Label | None = None
+    readonly: bool | str = False
+    """True, or an expression that makes the answer read-only when it holds (left to the tablet)."""
     relevant: str | None = None
     constraint: str | None = None
     constraint_message: Label | None = None
     calculation: str | None = None
     choices: str | None = None
+    choice_filter: str | None = None
+    """Which choices are offered, given earlier answers (`state = ${state}`); bare names are columns."""
     or_other: bool = False
     sensitive: bool = False
     renamed_from: str | None = None
     appearance: str | None = None
     default: str | int | float | bool | None = None
+    parameters: dict[str, str] | None = None
+    """The XLSForm `parameters` column (`start=1 end=5 step=1`, `max-pixels=1024`) as name -> value."""
+    repeat_count: str | int | None = None
+    """A repeat's number of entries: a number or an expression (`${household_size}`)."""
     fields: "list[Field] | None" = None
 
 
@@ -72,6 +88,10 @@ class FormDefinition(
     default_language: str | None = None
     fields: list[Field]
     choices: dict[str, list[Choice]] = {}
+    instance_name: str | None = None
+    """The XLSForm setting that names each record (`concat(${shop_name}, ' ', ${today})`)."""
+    style: str | None = None
+    """The XLSForm setting for how tablets lay the form out (`pages`, `theme-grid`)."""
     dedup: DedupPolicy | None = None
 
 

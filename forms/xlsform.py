@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from pyxform import aliases, xls2json, xls2json_backends
+from pyxform import xls2json, xls2json_backends
 from pyxform.errors import PyXFormError
 
 from forms.checks import check
@@ -20,9 +20,9 @@ from forms.choice_lists import external_lists, lang_code
 from forms.errors import InvalidDefinition, Problem, UnreadableFile
 from forms.model import FormDefinition
 from forms.xlsform_loops import BadLoopText, expand_loops
+from forms.xlsform_mapping import Mapper, yes
 from forms.xlsform_rows import check_rows, generated_note_name, merge
 from forms.xlsform_settings import encrypted, header, identity, settings_row
-from forms.xlsform_types import DEFAULT_CONSTRAINTS, field_type
 
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: Excel 97-2003
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
@@ -97,8 +97,8 @@ def load_xlsform(
         )
         raise InvalidDefinition(merge(problems, [bad]), warnings + raw_warnings) from exc
     default_lang = tree.get("default_language")
-    default_lang = None if default_lang in (None, "default") else _lang(default_lang)
-    mapper = _Mapper(default_lang, or_other)
+    default_lang = None if default_lang in (None, "default") else lang_code(default_lang)
+    mapper = Mapper(default_lang, or_other)
     defn_raw = {
         "key": key or str(tree.get("id_string") or "form"),
         "version": version,
@@ -106,6 +106,8 @@ def load_xlsform(
         "default_language": default_lang,
         "fields": mapper.fields(children, ""),
         "choices": {k: [mapper.choice(c) for c in v] for k, v in (tree.get("choices") or {}).items()},
+        "instance_name": tree.get("instance_name") or None,
+        "style": tree.get("style") or None,
     }
     external = external_lists(with_headers(book.external_choices), default_lang)
     for name, listed in external.items():  # a name on both sheets: one list with the values of both
@@ -115,7 +117,7 @@ def load_xlsform(
     defn = msgspec.convert(defn_raw, FormDefinition)
     found, more = check(defn)
     warnings += more
-    if _yes(settings_row(book.settings).get("allow_choice_duplicates")):  # pyxform allows them then
+    if yes(settings_row(book.settings).get("allow_choice_duplicates")):  # pyxform allows them then
         found = [p for p in found if p.code != "duplicate_choice"]
     choice_rows = _choice_rows(choices)
     problems = merge(problems, [_locate(p, defn, rows, choice_rows) for p in found])
@@ -202,68 +204,3 @@ def _locate(
         or next(filter(None, map(rows.get, in_loop)), 0)
     )
     return msgspec.structs.replace(problem, loc=["survey", row, COLUMNS.get(attr, attr)])
-
-
-_lang = lang_code
-
-
-class _Mapper:
-    def __init__(self, default_lang: str | None, or_other: set[str]) -> None:
-        self.default_lang = default_lang
-        self.or_other = or_other
-
-    def label(self, value: Any) -> str | dict[str, str] | None:
-        if value is None or isinstance(value, str):
-            return value
-        out = {
-            _lang(k) if k != "default" else (self.default_lang or "default"): str(v) for k, v in value.items()
-        }
-        if list(out) == ["default"]:
-            return out["default"]
-        return out
-
-    def choice(self, raw: dict[str, Any]) -> dict[str, Any]:
-        return {"value": str(raw.get("name", "")), "label": self.label(raw.get("label"))}
-
-    def fields(self, children: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
-        out = []
-        for child in children:
-            if child.get("name") == "meta" and child.get("control", {}).get("bodyless"):
-                continue
-            out.append(self.field(child, prefix))
-        return out
-
-    def field(self, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
-        bind = raw.get("bind") or {}
-        name = str(raw.get("name", ""))
-        written = str(raw.get("type", ""))
-        kind = field_type(written)
-        relevant = bind.get("relevant")
-        if relevant and "../" in relevant:  # pyxform's generated or_other text field
-            relevant = re.sub(r"\.\./([\w.-]+)", r"${\1}", relevant)
-        field: dict[str, Any] = {
-            "name": name,
-            "type": kind,
-            "label": self.label(raw.get("label")),
-            "hint": self.label(raw.get("hint")),
-            "required": _yes(bind.get("required")),
-            "relevant": relevant,
-            "constraint": bind.get("constraint") or DEFAULT_CONSTRAINTS.get(written),
-            "constraint_message": self.label(bind.get("jr:constraintMsg")),
-            "calculation": bind.get("calculate"),
-            "choices": raw.get("itemset") or raw.get("list_name"),
-            "or_other": prefix + name in self.or_other,
-            "sensitive": _yes(raw.get("sensitive")),
-            "renamed_from": raw.get("renamed_from"),
-            "appearance": (raw.get("control") or {}).get("appearance"),
-            "default": raw.get("default"),
-        }
-        if kind in ("group", "repeat"):
-            field["fields"] = self.fields(raw.get("children", []), f"{prefix}{name}/")
-        return {k: v for k, v in field.items() if v is not None}
-
-
-def _yes(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return bool(value) and (aliases.yes_no.get(str(value).strip(), False) or str(value).strip() == "1")
