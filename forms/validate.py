@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from forms.answer_nodes import Node
+from forms.choice_filters import compile_filter
 from forms.errors import Problem
-from forms.expressions import Compiled, ExpressionError, compile_expr, parse
+from forms.expressions import Compiled
 from forms.functions import boolean
-from forms.model import Field, FormDefinition, definition_hash, iter_fields, label_text
-from forms.values import UNCHANGED, BadValue, Coercer, coercers
+from forms.model import Field, FormDefinition, definition_hash, iter_fields
+from forms.values import BadValue, coercers
 
 IGNORED_KEYS = frozenset({"meta"})  # ODK's instanceID block; the uuid travels outside the answers
 
@@ -24,56 +26,9 @@ class Validated(msgspec.Struct, frozen=True, kw_only=True):
     errors: list[Problem]
 
 
-class _Node:
-    """One field, with what `validate` needs per answer worked out once at compile time."""
-
-    __slots__ = (
-        "children",
-        "choices",
-        "coerce",
-        "is_group",
-        "is_repeat",
-        "message",
-        "name",
-        "names",
-        "native",
-        "parent",
-        "relevant",
-        "required",
-        "rule",
-    )
-
-    def __init__(self, field: Field, coerce: Coercer | None, parent: "_Node | None") -> None:
-        self.name = field.name
-        self.is_group = field.type == "group"
-        self.is_repeat = field.type == "repeat"
-        self.coerce = coerce
-        self.native: type | None = UNCHANGED.get(field.type)  # a value of this type is stored as given
-        self.parent = parent  # the group around it in the same scope, whose relevance gates its own
-        self.required = field.required
-        self.relevant = _compile(field.relevant)
-        self.rule = _compile(field.constraint)
-        self.message = (
-            label_text(field.constraint_message, None, None) or f"constraint {field.constraint} failed"
-        )
-        self.choices: frozenset[str] | None = None
-        self.children: list[_Node] = []
-        self.names: frozenset[str] = frozenset()
-
-
-def _compile(text: str | None) -> Compiled | None:
-    """Rules the server cannot parse or evaluate are skipped; `checks` has already warned about them."""
-    if not text:
-        return None
-    try:
-        return compile_expr(parse(text))
-    except ExpressionError:
-        return None
-
-
 # What is left to judge once a scope is filled: (node, its value, the loc of its container).
-_Rules = list[tuple[_Node, Any, list[str | int]]]
-_Repeats = list[tuple[_Node, list[Any], list[str | int]]]
+_Rules = list[tuple[Node, Any, list[str | int]]]
+_Repeats = list[tuple[Node, list[Any], list[str | int]]]
 
 
 class Validator:
@@ -89,15 +44,17 @@ class Validator:
         first_point = next((p for p, f in paths.items() if f.type == "geopoint"), None)
         self.location_path: str | None = policy or first_point
 
-    def _build(self, fields: list[Field], parent: _Node | None) -> list["_Node"]:
+    def _build(self, fields: list[Field], parent: Node | None) -> list["Node"]:
         nodes = []
         names = {f.name for f in fields}
         for field in fields:
             if field.type == "note":
                 continue
-            node = _Node(field, self._coercers.get(field.type), parent)
+            node = Node(field, self._coercers.get(field.type), parent)
             if field.choices and not field.or_other and field.choices in self._defn.choices:
                 node.choices = frozenset(c.value for c in self._defn.choices[field.choices])
+                node.filter = compile_filter(field.choice_filter, self._defn.choices[field.choices])
+                node.judged = node.judged or node.filter is not None
                 if field.type == "select_one" and all(c == c.strip() for c in node.choices):
                     node.native = str  # a listed choice is already stripped, so it is stored as given
             if field.fields:
@@ -106,7 +63,7 @@ class Validator:
             nodes.append(node)
             if field.or_other and f"{field.name}_other" not in names:  # the free text ODK sends with it
                 other = Field(name=f"{field.name}_other", type="text")
-                nodes.append(_Node(other, self._coercers["text"], parent))
+                nodes.append(Node(other, self._coercers["text"], parent))
         return nodes
 
     def validate(self, raw: dict[str, Any]) -> Validated:
@@ -121,7 +78,7 @@ class Validator:
 
     def _scope(
         self,
-        nodes: list[_Node],
+        nodes: list[Node],
         names: frozenset[str],
         raw: dict[str, Any],
         out: dict[str, Any],
@@ -138,7 +95,7 @@ class Validator:
         rules: _Rules = []
         repeats: _Repeats = []
         self._fill(nodes, names, raw, out, env, loc, rules, repeats, issues, errors)
-        relevance: dict[_Node, bool] = {}
+        relevance: dict[Node, bool] = {}
         for node, value, where in rules:
             parent = node.parent
             if parent is not None and not relevance[parent]:
@@ -150,11 +107,16 @@ class Validator:
             elif not relevant:
                 continue
             elif value is None:
-                issues.append(
-                    Problem(loc=[*where, node.name], code="required", message="a required answer is missing")
-                )
-            elif not _judge(node.rule, value, env):  # type: ignore[arg-type]
-                issues.append(Problem(loc=[*where, node.name], code="constraint", message=node.message))
+                issues.append(Problem(loc=[*where, node.name], code="required", message=node.required_text))
+            else:
+                if node.rule is not None and not _judge(node.rule, value, env):
+                    issues.append(Problem(loc=[*where, node.name], code="constraint", message=node.message))
+                if node.filter is not None:
+                    for choice in node.filter(value if isinstance(value, list) else [value], env):
+                        message = f"{choice!r} is not a choice given the earlier answers"
+                        issues.append(
+                            Problem(loc=[*where, node.name], code="not_in_choices", message=message)
+                        )
         for node, items, here in repeats:
             instances = []
             for i, item in enumerate(items):
@@ -170,7 +132,7 @@ class Validator:
 
     def _fill(
         self,
-        nodes: list[_Node],
+        nodes: list[Node],
         names: frozenset[str],
         raw: dict[str, Any],
         out: dict[str, Any],
@@ -194,7 +156,7 @@ class Validator:
                 ):  # already typed, and nothing to report about it
                     out[name] = value
                     env[name] = value
-                    if node.rule is not None:
+                    if node.judged:
                         rules.append((node, value, loc))
                     continue
                 if value == "" or value == []:  # empty answers are missing answers
@@ -235,7 +197,7 @@ class Validator:
             if value is None:
                 if node.required:
                     rules.append((node, None, loc))
-            elif node.rule is not None:
+            elif node.judged:
                 rules.append((node, value, loc))
         if found != len(raw):
             for key in raw:
@@ -250,7 +212,7 @@ class Validator:
 
     def _fill_group(
         self,
-        node: _Node,
+        node: Node,
         value: Any,
         out: dict[str, Any],
         env: dict[str, Any],

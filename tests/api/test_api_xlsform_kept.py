@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from httpx import AsyncClient
 
+from tests.factories import SYNC, batch, submission
 from tests.workbooks import XLSX, build_xlsx
 
 FORMS = "/api/v1/projects/korat/forms"
@@ -53,7 +55,7 @@ SETTINGS = [
 async def test_the_definition_keeps_filters_counts_messages_hints_media_and_settings(
     client: AsyncClient, member
 ) -> None:
-    coordinator = await member("coordinator")
+    coordinator, volunteer = await member("coordinator"), await member("volunteer")
     data = build_xlsx(SURVEY, CHOICES, SETTINGS)
     created = await client.post(FORMS, files={"file": ("walk.xlsx", data, XLSX)}, headers=coordinator.headers)
     assert created.status_code == 201, created.text
@@ -77,6 +79,25 @@ async def test_the_definition_keeps_filters_counts_messages_hints_media_and_sett
     assert fields["house"]["repeat_count"] == "${households}"
     assert defn["choices"]["province"][0]["media"] == {"image": "korat.png"}
     assert defn["choices"]["district"][0]["columns"] == {"province": "korat"}
+
+    body = batch(
+        submission("walk", {"province": "korat", "district": "pak_chong", "households": 1}, version="1"),
+        submission("walk", {"province": "korat", "district": "bang_rak"}, version="1"),
+    )
+    response = await client.post(
+        SYNC,
+        content=msgspec.json.encode(body),
+        headers={**volunteer.headers, "Content-Type": "application/json"},
+    )
+    good, bad = response.json()["results"]
+    assert good["issues"] == [], good
+    found = {(tuple(i["loc"]), i["code"], i["message"]) for i in bad["issues"]}
+    assert (
+        ("answers", "district"),
+        "not_in_choices",
+        "'bang_rak' is not a choice given the earlier answers",
+    ) in found
+    assert (("answers", "households"), "required", "Count them") in found
 
 
 async def test_a_json_definition_may_set_them_too(client: AsyncClient, member) -> None:
