@@ -76,7 +76,7 @@ class Helpers:
             self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(self.database_url, self.max_text),
+            initargs=(self.database_url, self.max_text, os.getpid()),
         )
 
     async def start(self) -> None:
@@ -155,14 +155,16 @@ class Helper:
 _helper: Helper | None = None
 
 
-def _start(database_url: str, max_text: int) -> None:
+def _start(database_url: str, max_text: int, server_pid: int) -> None:
     """Each helper's initializer. Ctrl-C reaches the whole process group: the server stops its
     helpers itself, after the batches they are judging. A server killed outright cannot, so each
     helper watches for that and exits (it would otherwise wait for work forever, holding its
     connections)."""
     global _helper
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_server, args=(os.getppid(),), daemon=True).start()
+    # The server's pid comes from the server: a helper still starting when its server was killed
+    # already has another parent, and must see that at once.
+    threading.Thread(target=_exit_with_server, args=(server_pid,), daemon=True).start()
     _helper = Helper(database_url, max_text)
     tune_gc()
 
