@@ -26,35 +26,47 @@ RECORD_STATE = (
 )  # fmt: skip
 
 
+class ObservationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """What one observation row of a record holds (the `observations` table's columns)."""
+
+    record_id: uuid.UUID  # the holder
+    origin_id: uuid.UUID  # the record it was made of (the holder itself for its own and its edits)
+    kind: str  # "survey" or "edit"
+    submission_uuid: str | None
+    answers: dict[str, Any]
+    accuracy: float | None
+    observed_at: datetime | None
+
+
 class Folded(msgspec.Struct, kw_only=True):
     """The survivor after a fold: its new columns, the observations to insert, the origins that moved."""
 
     values: dict[str, Any]
     changed: list[str]
-    held: list[dict[str, Any]]
-    inserts: list[dict[str, Any]]
+    held: list[ObservationRow]
+    inserts: list[ObservationRow]
     moved: list[uuid.UUID]
     origins: list[uuid.UUID]
 
 
 def observation(
-    holder: uuid.UUID, record: dict[str, Any], *, kind: str = "survey", submission: str | None = None
-) -> dict[str, Any]:
+    holder: uuid.UUID, record: dict[str, Any], *, submission: str | None = None
+) -> ObservationRow:
     """An observation row made of a record's state (its id is the origin)."""
-    return {
-        "record_id": holder,
-        "origin_id": record["id"],
-        "kind": kind,
-        "submission_uuid": submission,
-        "answers": record["answers"],
-        "accuracy": record.get("accuracy"),
-        "observed_at": record.get("observed_at") or record.get("created_at"),
-    }
+    return ObservationRow(
+        record_id=holder,
+        origin_id=record["id"],
+        kind="survey",
+        submission_uuid=submission,
+        answers=record["answers"],
+        accuracy=record.get("accuracy"),
+        observed_at=record.get("observed_at") or record.get("created_at"),
+    )
 
 
 def edit_observation(
     record_id: uuid.UUID, answers: dict[str, Any], changed: list[str], at: datetime, submission: str | None
-) -> dict[str, Any]:
+) -> ObservationRow:
     """The fields an edit changed, as an observation of the record it edited (newest of all)."""
     partial: dict[str, Any] = {}
     for path in changed:
@@ -64,15 +76,15 @@ def edit_observation(
         for segment in segments[:-1]:
             node = node.setdefault(segment, {})
         node[segments[-1]] = get_path(answers, leaf)
-    return {
-        "record_id": record_id,
-        "origin_id": record_id,
-        "kind": "edit",
-        "submission_uuid": submission,
-        "answers": partial,
-        "accuracy": None,
-        "observed_at": at,
-    }
+    return ObservationRow(
+        record_id=record_id,
+        origin_id=record_id,
+        kind="edit",
+        submission_uuid=submission,
+        answers=partial,
+        accuracy=None,
+        observed_at=at,
+    )
 
 
 def leaf_of(path: str) -> str:
@@ -86,22 +98,22 @@ def leaf_of(path: str) -> str:
 
 def fold(
     survivor: dict[str, Any],
-    survivor_held: list[dict[str, Any]],
+    survivor_held: list[ObservationRow],
     merged: dict[str, Any],
-    merged_held: list[dict[str, Any]],
+    merged_held: list[ObservationRow],
     policy: DedupPolicy,
     location_path: str | None,
     submission: str | None = None,
 ) -> Folded:
     """The survivor with `merged` folded in; the rows given are what each holds now."""
-    inserts: list[dict[str, Any]] = []
+    inserts: list[ObservationRow] = []
     if not survivor_held:
         survivor_held = [observation(survivor["id"], survivor)]
         inserts += survivor_held
     moved: list[uuid.UUID] = []
     if merged_held:
-        moved = list(dict.fromkeys(r["origin_id"] for r in merged_held))
-        incoming = [{**r, "record_id": survivor["id"]} for r in merged_held]
+        moved = list(dict.fromkeys(r.origin_id for r in merged_held))
+        incoming = [msgspec.structs.replace(r, record_id=survivor["id"]) for r in merged_held]
     else:
         incoming = [observation(survivor["id"], merged, submission=submission)]
         inserts += incoming
@@ -111,7 +123,7 @@ def fold(
         "id": survivor["id"],
         "answers": answers,
         "revision": survivor["revision"] + 1,
-        "observations": sum(1 for r in held if r["kind"] == "survey"),
+        "observations": sum(1 for r in held if r.kind == "survey"),
         **point_columns(answers, location_path),
     }
     return Folded(
@@ -120,17 +132,14 @@ def fold(
         held=held,
         inserts=inserts,
         moved=moved,
-        origins=list(dict.fromkeys(r["origin_id"] for r in incoming)),
+        origins=list(dict.fromkeys(r.origin_id for r in incoming)),
     )
 
 
-def answers_of(held: list[dict[str, Any]], policy: DedupPolicy, location_path: str | None) -> dict[str, Any]:
+def answers_of(held: list[ObservationRow], policy: DedupPolicy, location_path: str | None) -> dict[str, Any]:
     observations = [
         Observation(
-            record_id=str(r["origin_id"]),
-            submitted_at=r["observed_at"],
-            answers=r["answers"],
-            accuracy=r["accuracy"],
+            record_id=str(r.origin_id), submitted_at=r.observed_at, answers=r.answers, accuracy=r.accuracy
         )
         for r in held
     ]
@@ -160,7 +169,7 @@ def snapshot(survivor: dict[str, Any], folded: Folded) -> dict[str, Any]:
 
 
 def state(row: Any) -> dict[str, Any]:
-    """A record row as the plain dict the fold works on."""
+    """A record (a stored row, or one this batch inserts) as the plain dict the fold works on."""
     return {
         "id": row.id,
         "created_at": row.created_at,
@@ -169,16 +178,17 @@ def state(row: Any) -> dict[str, Any]:
     }
 
 
-def held_rows(rows: list[Any]) -> list[dict[str, Any]]:
+def held_rows(rows: list[Any]) -> list[ObservationRow]:
+    """Stored observation rows (anything with their columns as attributes) as the fold takes them."""
     return [
-        {
-            "record_id": r.record_id,
-            "origin_id": r.origin_id,
-            "kind": r.kind,
-            "submission_uuid": r.submission_uuid,
-            "answers": r.answers,
-            "accuracy": r.accuracy,
-            "observed_at": r.observed_at,
-        }
+        ObservationRow(
+            record_id=r.record_id,
+            origin_id=r.origin_id,
+            kind=r.kind,
+            submission_uuid=r.submission_uuid,
+            answers=r.answers,
+            accuracy=r.accuracy,
+            observed_at=r.observed_at,
+        )
         for r in rows
     ]

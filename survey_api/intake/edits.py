@@ -16,10 +16,14 @@ from survey_api.intake.items import Item
 from survey_api.stores import conflicts as conflicts_store
 from survey_api.stores import duplicates as dedup_store
 from survey_api.stores import records as records_store
+from survey_api.stores.conflicts import ConflictRow
+from survey_api.stores.duplicates import PairRow
+from survey_api.stores.records import RecordRow, RevisionRow
 from survey_api.web.access import ProjectAccess
 from sync import batch as wire
 from sync import candidates, folding
 from sync.batch import ItemResult
+from sync.folding import ObservationRow
 from sync.merge import Conflicted, changed_paths, three_way
 
 
@@ -45,34 +49,38 @@ async def apply(
     edited = {uuid.UUID(i.sub.record_id) for i in edits if i.sub and i.sub.record_id}
     heads = await records_store.heads(db, list(edited | targets))
 
-    records: dict[uuid.UUID, dict[str, Any]] = {}
-    revisions: list[dict[str, Any]] = []
-    pairs: list[dict[str, Any]] = []
+    records: dict[uuid.UUID, RecordRow] = {}
+    revisions: list[RevisionRow] = []
+    pairs: list[PairRow] = []
     for item in new:
         assert item.form is not None and item.version is not None and item.new_id is not None
         placement = placements.get(item.index)
         review = placement is not None and placement.decision == "review"
-        records[item.new_id] = {
-            "id": item.new_id,
-            "project_id": access.id,
-            "form_id": item.form.id,
-            "form_version": item.version.version,
-            "revision": 1,
-            "status": "possible_duplicate" if review else "ok",
-            "duplicate_of": placement.target if review and placement else None,
-            "answers": item.answers,
-            "issues": msgspec.to_builtins(item.issues),
-            **item.point,
-            "observations": 1,
-            "merged_into": None,
-            "content_hash": item.hash,
-            "device_id": device_id,
-            "submission_uuid": item.uuid,
-            "created_by": access.user.id,
-            "updated_by": access.user.id,
-            "created_at": now,
-            "observed_at": item.observed_at,
-        }
+        records[item.new_id] = RecordRow(
+            id=item.new_id,
+            project_id=access.id,
+            form_id=item.form.id,
+            form_version=item.version.version,
+            revision=1,
+            status="possible_duplicate" if review else "ok",
+            duplicate_of=placement.target if review and placement else None,
+            answers=item.answers,
+            issues=msgspec.to_builtins(item.issues),
+            lat=item.point["lat"],  # one by one: unpacking ** into keywords costs more
+            lon=item.point["lon"],
+            accuracy=item.point["accuracy"],
+            cell_x=item.point["cell_x"],
+            cell_y=item.point["cell_y"],
+            observations=1,
+            merged_into=None,
+            content_hash=item.hash,
+            device_id=device_id,
+            submission_uuid=item.uuid,
+            created_by=access.user.id,
+            updated_by=access.user.id,
+            created_at=now,
+            observed_at=item.observed_at,
+        )
         item.result = ItemResult(
             uuid=item.uuid, status=wire.ACCEPTED, record_id=str(item.new_id), revision=1, issues=item.issues
         )
@@ -88,7 +96,7 @@ async def apply(
     state, conflicts, observations = await apply_edits(db, access, edits, revisions, heads, now)
     held = {k: folding.held_rows(v) for k, v in (await dedup_store.observations(db, targets)).items()}
     for row in observations:
-        held.setdefault(row["record_id"], []).append(row)
+        held.setdefault(row.record_id, []).append(row)
     for item in new:
         placement = placements.get(item.index)
         if placement is None or placement.decision != "merge":
@@ -96,11 +104,16 @@ async def apply(
         head = heads.get(placement.target)
         if head is not None and head.merged_into is not None:  # folded elsewhere since it was found
             continue
-        survivor = records.get(placement.target) or state.get(placement.target) or folding.state(head)
+        assert item.new_id is not None
+        created = records.get(placement.target)  # the target, when it is a record of this batch
+        if created is not None:
+            survivor = folding.state(created)
+        else:
+            survivor = state.get(placement.target) or folding.state(head)
         folded = folding.fold(
             survivor,
             held.get(placement.target, []),
-            records[item.new_id],  # type: ignore[index]
+            folding.state(records[item.new_id]),
             [],
             item.policy or DedupPolicy(),
             item.location_path,
@@ -109,19 +122,18 @@ async def apply(
         held[placement.target] = folded.held
         observations += folded.inserts
         values = {**folded.values, "updated_by": access.user.id}
-        if placement.target in records:  # a record of this batch, inserted at its new revision
-            created = records[placement.target]
-            if created["revision"] == 1:  # no update will move it on: its first revision goes with it
+        if created is not None:  # inserted at its new revision
+            if created.revision == 1:  # no update will move it on: its first revision goes with it
                 revisions.append(first_revision(created))
-            created.update(values)
+            records[placement.target] = msgspec.structs.replace(created, **values)
         else:
             state[placement.target] = {**survivor, **values}
         revision = values["revision"]
         revisions.append(
             revision_row(placement.target, revision, "merge", item, access, values["answers"], folded.changed)
         )
-        records[item.new_id].update(  # type: ignore[index]
-            status="merged", merged_into=placement.target, duplicate_of=placement.target
+        records[item.new_id] = msgspec.structs.replace(
+            records[item.new_id], status="merged", merged_into=placement.target, duplicate_of=placement.target
         )
         pairs.append(pair_row(access, item, placement, folding.snapshot(survivor, folded), now))
         item.result = ItemResult(
@@ -158,34 +170,34 @@ def pair_row(
     placement: dedup.Placement,
     snapshot: dict[str, Any] | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> PairRow:
     """A review pair (undecided), or an automatic merge decided by "system" with what undo needs."""
-    assert item.form is not None
+    assert item.form is not None and item.new_id is not None
     merged = snapshot is not None
-    return {
-        "id": uuid.uuid4(),
-        "project_id": access.id,
-        "form_id": item.form.id,
-        "record_id": item.new_id,
-        "candidate_id": placement.target,
-        "score": placement.score.total,
-        "breakdown": candidates.breakdown(placement.score),
-        "decision": "merge" if merged else None,
-        "decided_by": "system" if merged else None,
-        "decided_at": now if merged else None,
-        "kept_id": placement.target if merged else None,
-        "snapshot": snapshot,
-    }
+    return PairRow(
+        id=uuid.uuid4(),
+        project_id=access.id,
+        form_id=item.form.id,
+        record_id=item.new_id,
+        candidate_id=placement.target,
+        score=placement.score.total,
+        breakdown=candidates.breakdown(placement.score),
+        decision="merge" if merged else None,
+        decided_by="system" if merged else None,
+        decided_at=now if merged else None,
+        kept_id=placement.target if merged else None,
+        snapshot=snapshot,
+    )
 
 
 async def apply_edits(
     db: Session,
     access: ProjectAccess,
     edits: list[Item],
-    revisions: list[dict[str, Any]],
+    revisions: list[RevisionRow],
     heads: dict[uuid.UUID, tables.Record],
     now: datetime,
-) -> tuple[dict[uuid.UUID, dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[uuid.UUID, dict[str, Any]], list[ConflictRow], list[ObservationRow]]:
     """Edits in batch order against locked heads; several edits of one record see each other.
 
     Returns the changed records' new state, conflicts, and the edit observations of records that
@@ -200,8 +212,8 @@ async def apply_edits(
         db, [(r, n) for r, n in wanted if r in heads and n < heads[r].revision]
     )
     state: dict[uuid.UUID, dict[str, Any]] = {}
-    conflicts: list[dict[str, Any]] = []
-    observations: list[dict[str, Any]] = []
+    conflicts: list[ConflictRow] = []
+    observations: list[ObservationRow] = []
     for item in edits:
         sub = item.sub
         assert sub is not None and sub.record_id is not None and sub.base_revision is not None
@@ -241,14 +253,14 @@ async def apply_edits(
                 status = wire.CONFLICT
                 conflict_id = uuid.uuid4()
                 conflicts.append(
-                    {
-                        "id": conflict_id,
-                        "project_id": access.id,
-                        "record_id": record_id,
-                        "submission_uuid": item.uuid,
-                        "base_revision": sub.base_revision,
-                        "fields": msgspec.to_builtins(merged.fields),
-                    }
+                    ConflictRow(
+                        id=conflict_id,
+                        project_id=access.id,
+                        record_id=record_id,
+                        submission_uuid=item.uuid,
+                        base_revision=sub.base_revision,
+                        fields=msgspec.to_builtins(merged.fields),
+                    )
                 )
         changed = changed_paths(current["answers"], answers)
         revision = current["revision"]
@@ -284,18 +296,18 @@ async def apply_edits(
     return state, conflicts, observations
 
 
-def first_revision(record: dict[str, Any]) -> dict[str, Any]:
+def first_revision(record: RecordRow) -> RevisionRow:
     """Revision 1 from a new record's row; otherwise written by the update that first moves the record
     on (migration 0003), so intake writes none for records that stay at revision 1."""
-    return {
-        "record_id": record["id"],
-        "revision": 1,
-        "kind": "create",
-        "submission_uuid": record["submission_uuid"],
-        "user_id": record["created_by"],
-        "answers": record["answers"],
-        "changed": [],
-    }
+    return RevisionRow(
+        record_id=record.id,
+        revision=1,
+        kind="create",
+        submission_uuid=record.submission_uuid,
+        user_id=record.created_by,
+        answers=record.answers,
+        changed=[],
+    )
 
 
 def revision_row(
@@ -306,13 +318,13 @@ def revision_row(
     access: ProjectAccess,
     answers: dict[str, Any] | None,
     changed: list[str],
-) -> dict[str, Any]:
-    return {
-        "record_id": record_id,
-        "revision": revision,
-        "kind": kind,
-        "submission_uuid": item.uuid if item else None,
-        "user_id": access.user.id,
-        "answers": answers,
-        "changed": changed,
-    }
+) -> RevisionRow:
+    return RevisionRow(
+        record_id=record_id,
+        revision=revision,
+        kind=kind,
+        submission_uuid=item.uuid if item else None,
+        user_id=access.user.id,
+        answers=answers,
+        changed=changed,
+    )

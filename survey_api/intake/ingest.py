@@ -245,29 +245,29 @@ def judge(
 
 def log_row(
     item: Item, access: ProjectAccess, device_id: str | None, sent_at: datetime | None, skew: timedelta
-) -> dict[str, Any]:
+) -> submissions.LogRow:
     sub, result = item.sub, item.result
     assert result is not None
-    return {
-        "uuid": item.uuid if item.owns_uuid else None,
-        "project_id": access.id,
-        "form_key": item.form_key,
-        "form_version": item.form_version,
-        "device_id": device_id,
-        "user_id": access.user.id,
-        "sent_at": sent_at,
-        "clock_skew_s": skew.total_seconds(),
-        "started_at_raw": utc_or_none(sub.started_at) if sub and sub.started_at else None,
-        "ended_at_raw": utc_or_none(sub.ended_at) if sub and sub.ended_at else None,
-        "started_at": item.started_at,
-        "ended_at": item.ended_at,
-        "content_hash": item.hash,
-        "payload": item.payload,
-        "outcome": result.status,
-        "errors": item.errors,
-        "result": result,
-        "record_id": uuid.UUID(result.record_id) if result.record_id else None,
-    }
+    return submissions.LogRow(
+        uuid=item.uuid if item.owns_uuid else None,
+        project_id=access.id,
+        form_key=item.form_key,
+        form_version=item.form_version,
+        device_id=device_id,
+        user_id=access.user.id,
+        sent_at=sent_at,
+        clock_skew_s=skew.total_seconds(),
+        started_at_raw=utc_or_none(sub.started_at) if sub and sub.started_at else None,
+        ended_at_raw=utc_or_none(sub.ended_at) if sub and sub.ended_at else None,
+        started_at=item.started_at,
+        ended_at=item.ended_at,
+        content_hash=item.hash,
+        payload=item.payload,
+        outcome=result.status,
+        errors=item.errors,
+        result=result,
+        record_id=uuid.UUID(result.record_id) if result.record_id else None,
+    )
 
 
 def clean_problems(item: Item) -> Item:

@@ -126,7 +126,7 @@ async def undo(
         answers = folding.answers_of(rows, policy, location_path) if rows else survivor.answers
         values = {
             "answers": answers,
-            "observations": max(1, sum(1 for r in rows if r["kind"] == "survey")),
+            "observations": max(1, sum(1 for r in rows if r.kind == "survey")),
             **folding.point_columns(answers, location_path),
         }
     if all(r.origin_id == keep for r in held[keep]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_api.db import tables
 
 
-async def add_conflicts(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+class ConflictRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A stale edit's fields that clash with the head, opened for a coordinator."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    record_id: uuid.UUID
+    submission_uuid: str | None
+    base_revision: int
+    fields: list[dict[str, Any]]
+
+
+async def add_conflicts(db: AsyncSession, rows: list[ConflictRow]) -> None:
     if rows:
-        await db.execute(insert(tables.Conflict), rows)
+        await db.execute(insert(tables.Conflict), [msgspec.structs.asdict(r) for r in rows])
 
 
 async def open_conflicts(

@@ -7,11 +7,31 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
 from survey_api.stores.bulk import copy_in
+from sync.folding import ObservationRow
+
+
+class PairRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A review pair as intake writes it: undecided, or an automatic merge decided by "system"."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    form_id: uuid.UUID
+    record_id: uuid.UUID  # the newer record, flagged or merged
+    candidate_id: uuid.UUID
+    score: float
+    breakdown: dict[str, Any]
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    kept_id: uuid.UUID | None
+    snapshot: dict[str, Any] | None  # what undoing an automatic merge needs (`folding.snapshot`)
+
 
 # One statement per batch: live records inside each item's search box, found through the grid-cell
 # index (a probe is one cell the item's circle touches, with the circle's bounding box), plus live
@@ -120,9 +140,9 @@ async def observations(
     return found
 
 
-async def add_observations(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def add_observations(db: AsyncSession, rows: list[ObservationRow]) -> None:
     if rows:
-        await db.execute(insert(tables.Observation), rows)
+        await db.execute(insert(tables.Observation), [msgspec.structs.asdict(r) for r in rows])
 
 
 async def move_observations(
@@ -142,8 +162,8 @@ async def drop_observations(db: AsyncSession, holder: uuid.UUID) -> None:
     await db.execute(delete(tables.Observation).where(tables.Observation.record_id == holder))
 
 
-async def add_pairs(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Review pairs and automatic merges of one batch, in one COPY (rows with the same keys)."""
+async def add_pairs(db: AsyncSession, rows: list[PairRow]) -> None:
+    """Review pairs and automatic merges of one batch, in one COPY."""
     await copy_in(db, tables.DuplicatePair.__table__, rows)  # type: ignore[arg-type]
 
 

@@ -6,11 +6,53 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
 from survey_api.stores.bulk import copy_in
+
+
+class RecordRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A record as intake inserts it (its change cursor and `updated_at` are the table's defaults)."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    form_id: uuid.UUID
+    form_version: str
+    revision: int
+    status: str
+    duplicate_of: uuid.UUID | None
+    answers: dict[str, Any]
+    issues: list[Any]
+    lat: float | None
+    lon: float | None
+    accuracy: float | None
+    cell_x: int | None
+    cell_y: int | None
+    observations: int
+    merged_into: uuid.UUID | None
+    content_hash: str | None
+    device_id: str | None
+    submission_uuid: str | None  # the submission that created it
+    created_by: uuid.UUID
+    updated_by: uuid.UUID
+    created_at: datetime
+    observed_at: datetime | None
+
+
+class RevisionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One revision of a record: what changed it, who, and its answers then."""
+
+    record_id: uuid.UUID
+    revision: int
+    kind: str  # create, merge, unmerge, or an edit's outcome
+    submission_uuid: str | None
+    user_id: uuid.UUID
+    answers: dict[str, Any] | None
+    changed: list[str]
+
 
 VISIBLE_BELOW_XMIN = text(
     "(records.change_xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
@@ -172,11 +214,11 @@ async def revisions(
     return {(r, n): a for r, n, a in rows}
 
 
-async def add_records(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def add_records(db: AsyncSession, rows: list[RecordRow]) -> None:
     await copy_in(db, tables.Record.__table__, rows)  # type: ignore[arg-type]
 
 
-async def add_revisions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def add_revisions(db: AsyncSession, rows: list[RevisionRow]) -> None:
     await copy_in(db, tables.RecordRevision.__table__, rows)  # type: ignore[arg-type]
 
 

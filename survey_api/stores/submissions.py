@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 from sqlalchemy import ARRAY, Text, any_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forms.errors import Problem
 from survey_api.db import tables
 from survey_api.stores.bulk import copy_in
+from sync.batch import ItemResult
+
+
+class LogRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One received item as the log keeps it: what was sent, when, by whom, and what became of it."""
+
+    uuid: str | None  # None: logged without it (a rejected item that does not own its uuid)
+    project_id: uuid.UUID
+    form_key: str | None
+    form_version: str | None
+    device_id: str | None
+    user_id: uuid.UUID
+    sent_at: datetime | None
+    clock_skew_s: float
+    started_at_raw: datetime | None  # as the device said, in UTC
+    ended_at_raw: datetime | None
+    started_at: datetime | None  # corrected for the device's clock skew
+    ended_at: datetime | None
+    content_hash: str | None
+    payload: Any  # the item's text as sent, or what of it PostgreSQL can store (`sync.payload`)
+    outcome: str
+    errors: list[Problem]
+    result: ItemResult
+    record_id: uuid.UUID | None
 
 
 async def earlier(db: AsyncSession, uuids: list[str]) -> dict[str, tuple[str | None, dict[str, Any] | None]]:
@@ -25,7 +52,7 @@ async def earlier(db: AsyncSession, uuids: list[str]) -> dict[str, tuple[str | N
     return {u: (h, r) for u, h, r in rows}
 
 
-async def log(db: AsyncSession, rows: list[dict[str, Any]]) -> bool:
+async def log(db: AsyncSession, rows: list[LogRow]) -> bool:
     """Append items to the log with their outcomes; False if a uuid was logged meanwhile.
 
     A uuid held by a concurrent batch makes the COPY wait for that batch: if it commits, the unique
@@ -44,8 +71,8 @@ async def log(db: AsyncSession, rows: list[dict[str, Any]]) -> bool:
 UUID_CONSTRAINT = "uq_submissions_uuid"
 
 
-def by_uuid(row: dict[str, Any]) -> tuple[bool, str]:
-    return row["uuid"] is None, row["uuid"] or ""
+def by_uuid(row: LogRow) -> tuple[bool, str]:
+    return row.uuid is None, row.uuid or ""
 
 
 async def quarantine(

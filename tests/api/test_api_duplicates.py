@@ -118,6 +118,25 @@ async def test_undo_of_an_automatic_merge_restores_both_records_exactly(client: 
     await decide(client, coordinator, auto["id"], {"decision": "undo"}, status=409)
 
 
+async def test_undo_of_a_merge_within_one_batch_gives_the_first_record_its_own_answers_back(
+    client: AsyncClient, team
+) -> None:
+    coordinator, volunteer = team
+    first, second = await push(
+        client,
+        volunteer,
+        shop("ร้านข้าวแกงป้าศรี", accuracy=12.0, at="09:00"),
+        shop("ร้านข้าวแกงป้าศรี", north_m=4, accuracy=3.0, at="11:00", width_m=2.0),
+    )
+    assert first["status"] == "accepted" and second["status"] == "merged_duplicate"
+    [auto] = await pairs(client, coordinator, decided="true")
+
+    await decide(client, coordinator, auto["id"], {"decision": "undo"})
+    survivor = await record(client, coordinator, first["record_id"])
+    assert "width_m" not in survivor["answers"] and survivor["location"]["accuracy"] == 12.0
+    assert survivor["observations"] == 1 and survivor["merged_into"] is None
+
+
 async def test_a_similar_name_waits_for_review_and_distinct_is_never_proposed_again(
     client: AsyncClient, team
 ) -> None:

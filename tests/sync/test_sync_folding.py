@@ -36,7 +36,7 @@ def test_a_fold_takes_the_latest_text_and_the_most_accurate_point() -> None:
     assert folded.values["answers"]["shop_name"] == "ร้านข้าวแกงป้าศรี"
     assert folded.values["lat"] == 14.9731 and folded.values["accuracy"] == 4.0
     assert folded.values["revision"] == 2 and folded.values["observations"] == 2
-    assert [r["origin_id"] for r in folded.inserts] == [first["id"], second["id"]]
+    assert [r.origin_id for r in folded.inserts] == [first["id"], second["id"]]
     assert folded.origins == [second["id"]] and folded.moved == []
     assert "shop_name" in folded.changed
     undo = snapshot(first, folded)
@@ -54,7 +54,7 @@ def test_folding_a_record_that_holds_others_moves_its_observations() -> None:
 def test_an_edit_observation_keeps_only_what_the_edit_changed() -> None:
     answers = {"shop_name": "x", "trees": [{"species": "a"}], "width_m": 2}
     row = edit_observation(uuid.uuid4(), answers, ["trees/0/species", "width_m"], T0, "sub-1")
-    assert row["answers"] == {"trees": [{"species": "a"}], "width_m": 2} and row["kind"] == "edit"
+    assert row.answers == {"trees": [{"species": "a"}], "width_m": 2} and row.kind == "edit"
     assert leaf_of("a/3/b") == "a" and leaf_of("group/field") == "group/field"
 
 
