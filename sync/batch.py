@@ -17,6 +17,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 import msgspec
 
+from forms.checks import MAX_NAME_LENGTH  # the form key and version rule: one length for both ends
 from forms.errors import Problem
 from sync import split
 from sync.errors import MalformedBatch, TooManyItems, UnsupportedMedia
@@ -44,7 +45,9 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 Placed = Literal["merge", "review"]
 
 # Names and ids: PostgreSQL text refuses NUL, and no control character belongs in one.
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
+NonEmpty = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 Revision = Annotated[int, msgspec.Meta(ge=1)]
 
 
@@ -263,7 +266,7 @@ def _split_batch(body: bytes, media: Media) -> Batch:
 
 def _name(value: Any) -> str | None:
     """A uuid, form or version worth keeping beside a rejected item: usable text, else None."""
-    if isinstance(value, str) and 0 < len(value) <= 255 and not _CONTROL.search(value):
+    if isinstance(value, str) and 0 < len(value) <= MAX_NAME_LENGTH and not _CONTROL.search(value):
         return value
     return None
 
@@ -274,8 +277,8 @@ def _check_text(obj: dict[Any, Any], key: str, *, required: bool) -> list[Proble
         return [_problem([key], "missing", f"{key} is required")] if required else []
     if not isinstance(value, str):
         return [_problem([key], "wrong_type", f"{key} must be a string, got {_kind(value)}")]
-    if not 0 < len(value) <= 255:
-        return [_problem([key], "invalid", f"{key} must be 1 to 255 characters long")]
+    if not 0 < len(value) <= MAX_NAME_LENGTH:
+        return [_problem([key], "invalid", f"{key} must be 1 to {MAX_NAME_LENGTH} characters long")]
     if _CONTROL.search(value):
         return [_problem([key], "invalid", f"{key} must not contain control characters")]
     return []

@@ -85,6 +85,7 @@ async def ingest_once(
             item.policy = policies.get((item.sub.form, item.sub.version))
             guarded(item, judge, media, versions, validators, access.timezone, area)
             guarded(item, place_in_time, skew, tz, now)
+        clean_problems(item)
 
     repeats = wire.find_repeated_uuids([(i.uuid, i.hash) for i in items])
     claimable = [i for i in items if i.uuid is not None and i.index not in repeats]
@@ -146,7 +147,7 @@ def parse(index: int, raw: msgspec.Raw, media: wire.Media, nul_free: bool, max_t
             item.uuid, item.form_key, item.form_version = parsed.uuid, parsed.form, parsed.version
             item.errors += parsed.errors
             item.hash = hashlib.sha256(canonical_bytes(item.payload)).hexdigest()  # a retry is a duplicate
-            return clean_problems(item)
+            return item
         item = Item(index, payload_of(raw, media, parsed=True))
         item.clean = media == "json" and (nul_free or NUL_ESCAPE not in bytes(raw))
         item.sub = parsed
@@ -164,7 +165,6 @@ def guarded(item: Item, work: Any, *args: Any) -> None:
         work(item, *args)
     except Exception as exc:  # the guard: nothing about one item may cost its batch
         unjudged(item, exc)
-    clean_problems(item)
 
 
 def unjudged(item: Item, exc: Exception) -> None:
@@ -270,9 +270,9 @@ def log_row(
     )
 
 
-def clean_problems(item: Item) -> Item:
-    """Problems name answer keys as sent; with NUL in them they are made fit for jsonb too."""
-    if not item.clean:
+def clean_problems(item: Item) -> None:
+    """Problems name answer keys as sent; with NUL in them they are made fit for jsonb too (once per
+    item, after it is judged: what is added later names no key of the item's)."""
+    if not item.clean and (item.errors or item.issues):
         item.errors = [msgspec.convert(storable(msgspec.to_builtins(p)), Problem) for p in item.errors]
         item.issues = [msgspec.convert(storable(msgspec.to_builtins(p)), Problem) for p in item.issues]
-    return item
