@@ -1,0 +1,258 @@
+"""Records flattened into the rows of the schema's tables, each value typed for its column.
+
+A value that does not fit its column's (newest) type is kept as text in the same cell, never dropped
+or blanked: a `"12a"` of a version where the field was text stays `"12a"` in an integer column. Every
+row has exactly its table's columns, whatever the record holds (an option outside the list, a
+two-number geopoint, a version no longer listed), so no row ever shifts out of line with its header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from exports.schema import Column, Schema
+from forms.model import label_text
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """One record as the export reads it: the leading columns' values, its metadata and its answers."""
+
+    leading: dict[str, Any]
+    """Leading column path -> value (`_record_id`, `_status`, `_lat`, `_start`, ...)."""
+    version: str
+    answers: dict[str, Any]
+
+
+class Options(msgspec.Struct, frozen=True, kw_only=True):
+    """How values are shown: choice labels in a language, or names and values; sensitive fields or not."""
+
+    labels: bool = False
+    lang: str | None = None
+    pii: bool = False
+
+
+Row = tuple[int, list[Any]]
+"""(index of the table in `schema.tables`, the row's values in column order)."""
+
+
+class Flattener:
+    """Turns records into table rows; the per-table work is laid out once."""
+
+    def __init__(self, schema: Schema, options: Options, *, lists: bool = False) -> None:
+        self.schema = schema
+        self.options = options
+        self.lists = lists
+        """A select_multiple (or rank) as a list of its values, for GeoJSON; else one space-separated text."""
+        self.index = {table.path: i for i, table in enumerate(schema.tables)}
+        self._default = schema.default_language
+
+    def rows(self, record: Record) -> Iterator[Row]:
+        """The record's main row, then one row per repeat entry (nested ones after their parent)."""
+        alias = self.schema.aliases.get(record.version, {})
+        values, repeats = self.scope(record)
+        yield 0, [self._main_cell(c, record.leading, values) for c in self.schema.tables[0].columns]
+        rid = record.leading.get("_record_id")
+        pending = deque(
+            (canonical, entries, version_path, "") for canonical, entries, version_path in repeats
+        )
+        while pending:
+            canonical, entries, version_path, parent_row = pending.popleft()
+            table_index = self.index.get(canonical)
+            if table_index is None:  # a repeat only an unlisted version had: nowhere to put it
+                continue
+            name = canonical.rpartition("/")[2]
+            for i, entry in enumerate(entries, start=1):
+                if not isinstance(entry, dict):
+                    continue
+                row_path = f"{parent_row}/{name}[{i}]" if parent_row else f"{name}[{i}]"
+                inner: dict[str, Any] = {}
+                nested: list[tuple[str, list[Any], str]] = []
+                self._collect(entry, version_path + "/", alias, inner, nested)
+                own = {
+                    "_parent_record_id": rid,
+                    "_parent_path": parent_row or None,
+                    "_index": i,
+                    "_path": row_path,
+                }
+                columns = self.schema.tables[table_index].columns
+                yield table_index, [self._main_cell(c, own, inner) for c in columns]
+                pending.extend((c, e, vp, row_path) for c, e, vp in nested)
+
+    def scope(self, record: Record) -> tuple[dict[str, Any], list[tuple[str, list[Any], str]]]:
+        """The record's answers outside repeats by canonical path, and its repeats put aside."""
+        values: dict[str, Any] = {}
+        repeats: list[tuple[str, list[Any], str]] = []
+        self._collect(record.answers, "", self.schema.aliases.get(record.version, {}), values, repeats)
+        return values, repeats
+
+    def _collect(
+        self,
+        answers: dict[str, Any],
+        prefix: str,
+        alias: dict[str, str],
+        out: dict[str, Any],
+        repeats: list[tuple[str, list[Any], str]],
+    ) -> None:
+        """Leaves of one scope by canonical path; repeats found in it are put aside for their tables."""
+        pending = [(answers, prefix)]
+        while pending:
+            scope, here = pending.pop()
+            for name, value in scope.items():
+                path = here + name
+                canonical = alias.get(path, path)
+                container = self.schema.containers.get(canonical)
+                if container == "group" and isinstance(value, dict):
+                    pending.append((value, path + "/"))
+                elif container == "repeat" and isinstance(value, list):
+                    repeats.append((canonical, value, path))
+                else:
+                    out[canonical] = value
+
+    def _main_cell(self, column: Column, leading: dict[str, Any], values: dict[str, Any]) -> Any:
+        if not column.source:
+            return leading.get(column.path)
+        if column.sensitive and not self.options.pii:
+            return None
+        return self.cell(column, values.get(column.source))
+
+    def cell(self, column: Column, value: Any) -> Any:
+        """The value as its column shows it in a table."""
+        if value is None:
+            return None
+        kind = column.type
+        if column.part is not None:
+            if kind == "select_multiple":
+                return int(column.part in _picked(value))
+            return _geopoint_part(value, column.part)
+        if kind in ("select_one", "select_multiple", "rank"):
+            picked = _picked(value)
+            if not picked:
+                return _text(value)
+            shown = [self.option(column, v) for v in picked]
+            return shown if self.lists and kind != "select_one" else " ".join(shown)
+        convert = _CONVERT.get(kind)
+        if convert is not None:
+            try:
+                return convert(value)
+            except (TypeError, ValueError):
+                return _text(value)
+        if kind in ("geotrace", "geoshape"):
+            return _odk_points(value)
+        return _text(value)
+
+    def option(self, column: Column, value: str) -> str:
+        if not self.options.labels or not column.options:
+            return value
+        return label_text(column.options.get(value), self.options.lang, self._default) or value
+
+    def header(self, column: Column) -> str:
+        """The column's name, or with `labels` its label in the language (a part adds its own)."""
+        if not self.options.labels or column.label is None:
+            return column.path
+        text = label_text(column.label, self.options.lang, self._default) or column.path
+        if column.part is None or column.type == "select_multiple":
+            return text
+        parent = self.schema.fields.get(column.source)
+        base = label_text(parent.label, self.options.lang, self._default) if parent else None
+        return f"{base or column.source} ({column.part})"
+
+
+def _picked(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    if isinstance(value, str):
+        return value.split()
+    return []
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return msgspec.json.encode(value).decode()
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return int(value.strip())
+    raise TypeError
+
+
+def _decimal(value: Any) -> float | int:
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        return float(value.strip())
+    raise TypeError
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise TypeError
+
+
+def _datetime(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError
+        return parsed
+    raise TypeError
+
+
+def _time(value: Any) -> dt.time:
+    if isinstance(value, str):
+        return dt.time.fromisoformat(value)
+    raise TypeError
+
+
+_CONVERT = {
+    "integer": _integer,
+    "decimal": _decimal,
+    "range": _decimal,
+    "date": _date,
+    "datetime": _datetime,
+    "time": _time,
+}
+
+
+def _geopoint_part(value: Any, part: str) -> float | None:
+    if isinstance(value, dict):
+        number = value.get(part)
+        return number if isinstance(number, int | float) and not isinstance(number, bool) else None
+    if isinstance(value, str):  # "lat lon [alt [accuracy]]" as ODK writes it
+        numbers = value.split()
+        at = ("lat", "lon", "alt", "accuracy").index(part)
+        try:
+            return float(numbers[at]) if at < len(numbers) else None
+        except ValueError:
+            return None
+    return None
+
+
+def _odk_points(value: Any) -> str:
+    """A line or shape as ODK writes it: `lat lon alt accuracy;...`."""
+    if not isinstance(value, list):
+        return _text(value)
+    points = []
+    for point in value:
+        if not isinstance(point, dict):
+            return _text(value)
+        numbers = [point.get(k) for k in ("lat", "lon", "alt", "accuracy")]
+        points.append(" ".join("0" if n is None else f"{n:g}" for n in numbers))
+    return ";".join(points)
