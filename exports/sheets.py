@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -24,3 +24,18 @@ class Sheet(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if len(self.kinds) != len(self.headers):
             raise ValueError(f"sheet {self.name!r}: {len(self.headers)} headers but {len(self.kinds)} kinds")
+
+
+def unique(names: Iterable[str], fit: Callable[[str, str], str]) -> list[str]:
+    """Makes each name fit a format and differ from the others, ignoring case (Excel and most file
+    systems do): `fit(name, suffix)` cleans the name and cuts it so the suffix (`~2`, `~3`…) fits."""
+    taken: set[str] = set()
+    made = []
+    for name in names:
+        candidate, n = fit(name, ""), 1
+        while candidate.casefold() in taken:
+            n += 1
+            candidate = fit(name, f"~{n}")
+        taken.add(candidate.casefold())
+        made.append(candidate)
+    return made

@@ -1,0 +1,285 @@
+"""An Excel workbook streamed as it is made: SpreadsheetML written by hand, about 3× openpyxl's
+write-only mode (benchmarks/export_writers.py), read back by openpyxl and LibreOffice in the tests.
+
+The first sheet streams straight into the zip; the other sheets' rows (repeats, arriving beside
+their record's row) are spooled, on disk past a few MB, and written after it, so memory stays
+flat. Cells are inline strings (no shared-string table to hold), numbers, booleans and real
+Excel dates; datetimes are shown in the project's time zone. The parts are plain zip entries
+without ZIP64, which Excel reads strictly: one sheet's XML may reach 2 GiB (about 50M cells).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from exports.sheets import Kind, Rows, Sheet, unique
+from exports.zipstream import Spool, ZipStream
+
+MAX_CELL = 32_767  # characters (UTF-16 units) Excel holds in one cell
+MAX_SHEET_NAME = 31
+MAX_LINK = 255  # HYPERLINK()'s limit on its target
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_FORBIDDEN_IN_NAME = re.compile(r"[\[\]:*?/\\]")
+_EPOCH = date(1899, 12, 30).toordinal()
+_FIRST_SERIAL = 61  # 1900-03-01: earlier serials carry Excel's 1900 leap-year bug, so they go as text
+_EXACT_INT = 10**15  # Excel keeps 15 significant digits; longer integers (ids) go as text
+_BATCH = 512  # rows joined and compressed at a time
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_DATE, _DATETIME, _TIME, _BOLD, _LINK = 1, 2, 3, 4, 5  # indexes into cellXfs below
+_STYLES = (
+    f'{_HEAD}<styleSheet xmlns="{_MAIN}"><numFmts count="3">'
+    '<numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/>'
+    '<numFmt numFmtId="166" formatCode="hh:mm:ss"/></numFmts><fonts count="3">'
+    '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><u/><sz val="11"/><color rgb="FF0563C1"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
+    '</fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="6">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    + "".join(
+        f'<xf numFmtId="{n}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        for n in (164, 165, 166)
+    )
+    + "".join(
+        f'<xf numFmtId="0" fontId="{f}" fillId="0" borderId="0" xfId="0" applyFont="1"/>' for f in (1, 2)
+    )
+    + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)
+_SELECTED = ' tabSelected="1"'
+_WIDTHS: dict[Kind, int] = {"datetime": 20, "date": 12, "time": 10}
+
+
+def write(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
+    """Yields the .xlsx in chunks of about 64 KiB; rows of sheet i may arrive in any interleaving."""
+    sheets = sheets or [Sheet(name="Sheet1", headers=[], kinds=[])]
+    names = unique((s.name for s in sheets), sheet_name)
+    cells = [_Cells(s, tz) for s in sheets]
+    spools = [Spool() for _ in sheets[1:]]
+    stream = ZipStream()
+    try:
+        stream.zip.writestr("[Content_Types].xml", _content_types(len(sheets)))
+        stream.zip.writestr("_rels/.rels", _relationships([("officeDocument", "xl/workbook.xml")]))
+        stream.zip.writestr("xl/styles.xml", _STYLES)
+        parts = [("worksheet", f"worksheets/sheet{i}.xml") for i in range(1, len(sheets) + 1)]
+        stream.zip.writestr("xl/_rels/workbook.xml.rels", _relationships([*parts, ("styles", "styles.xml")]))
+        first, batch = cells[0], []
+        with stream.open("xl/worksheets/sheet1.xml") as member:
+            member.write(first.head(selected=True).encode())
+            for index, values in rows:
+                if index:
+                    spools[index - 1].add(cells[index].row(values))
+                    continue
+                batch.append(first.row(values))
+                if len(batch) >= _BATCH:
+                    member.write("".join(batch).encode())
+                    batch.clear()
+                    yield from stream.drain()
+            member.write(("".join(batch) + first.tail()).encode())
+        for number, (sheet, spool) in enumerate(zip(cells[1:], spools, strict=True), start=2):
+            with stream.open(f"xl/worksheets/sheet{number}.xml", zip64=spool.total() > 2**31 - 1) as member:
+                member.write(sheet.head(selected=False).encode())
+                for _ in spool.copy_to(member):
+                    yield from stream.drain()
+                member.write(sheet.tail().encode())
+            yield from stream.drain()
+        stream.zip.writestr("xl/workbook.xml", _workbook(names, cells))
+        yield stream.close()
+    finally:
+        for spool in spools:
+            spool.close()
+
+
+def sheet_name(name: str, suffix: str) -> str:
+    """A name Excel accepts: `[]:*?/\\` replaced, no apostrophe at either end, at most 31 characters."""
+    name = _ILLEGAL.sub("", _FORBIDDEN_IN_NAME.sub("_", name)).strip("'").strip() or "Sheet"
+    if name.casefold() == "history":  # Excel reserves it
+        name += "_"
+    return _cut_units(name, MAX_SHEET_NAME - len(suffix)).rstrip("'") + suffix
+
+
+def cell_text(text: str) -> str:
+    """Text fit for a cell: XML-illegal control characters removed (Excel refuses the file
+    otherwise); past 32,767 characters cut, ending in "… [cut: N characters]" (N removed)."""
+    if _ILLEGAL.search(text):
+        text = _ILLEGAL.sub("", text)
+    if len(text) <= MAX_CELL // 2 or _units(text) <= MAX_CELL:
+        return text
+    kept = _cut_units(text, MAX_CELL - 40)
+    return f"{kept}… [cut: {len(text) - len(kept)} characters]"
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_units(text: str, limit: int) -> str:
+    """Cuts to at most `limit` UTF-16 units, as Excel counts (a Thai letter is one, an emoji two)."""
+    text = text[:limit]
+    excess = _units(text) - limit
+    return text[:-excess] if excess > 0 else text
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+class _Cells:
+    """Turns one sheet's rows into <row> elements, counting them for the autofilter."""
+
+    def __init__(self, sheet: Sheet, tz: ZoneInfo) -> None:
+        self.sheet, self.tz, self.count = sheet, tz, 1
+        self.last = _column(max(len(sheet.headers) - 1, 0))
+        self.refs = [f'<c r="{_column(i)}' for i in range(len(sheet.headers))]
+        self.links = [kind == "url" for kind in sheet.kinds]
+
+    def head(self, *, selected: bool) -> str:
+        widths = (
+            max(_WIDTHS.get(kind, 10), min(len(header) + 3, 40))
+            for header, kind in zip(self.sheet.headers, self.sheet.kinds, strict=True)
+        )
+        cols = "".join(
+            f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1)
+        )
+        header = "".join(
+            f'{ref}1" s="{_BOLD}"{_text(h)}' for ref, h in zip(self.refs, self.sheet.headers, strict=True)
+        )
+        return (
+            f'{_HEAD}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetViews><sheetView workbookViewId="0"'
+            f"{_SELECTED if selected else ''}>"
+            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+            f'<sheetFormatPr defaultRowHeight="15"/>{f"<cols>{cols}</cols>" if cols else ""}'
+            f'<sheetData><row r="1">{header}</row>'
+        )
+
+    def tail(self) -> str:
+        area = f'<autoFilter ref="A1:{self.last}{self.count}"/>' if self.sheet.headers else ""
+        return f"</sheetData>{area}</worksheet>"
+
+    @property
+    def area(self) -> str:
+        return f"$A$1:${self.last}${self.count}"
+
+    def row(self, values: Sequence[Any]) -> str:
+        self.count += 1
+        n = str(self.count)
+        out = [f'<row r="{n}">']
+        for ref, link, value in zip(self.refs, self.links, values, strict=False):  # a short row ends early
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                if link and value[:8].lower().startswith(("https://", "http://")) and len(value) <= MAX_LINK:
+                    url = _escape(_ILLEGAL.sub("", value))
+                    formula = url.replace("&quot;", "&quot;&quot;")
+                    out.append(
+                        f'{ref}{n}" t="str" s="{_LINK}"><f>HYPERLINK(&quot;{formula}&quot;)</f><v>{url}</v></c>'
+                    )
+                else:
+                    out.append(f'{ref}{n}"{_text(value)}')
+            elif kind is int:
+                out.append(
+                    f'{ref}{n}"><v>{value}</v></c>'
+                    if -_EXACT_INT < value < _EXACT_INT
+                    else f'{ref}{n}"{_text(str(value))}'
+                )
+            elif kind is float:
+                out.append(
+                    f'{ref}{n}"><v>{value!r}</v></c>'
+                    if math.isfinite(value)
+                    else f'{ref}{n}"{_text(str(value))}'
+                )
+            elif kind is bool:
+                out.append(f'{ref}{n}" t="b"><v>{1 if value else 0}</v></c>')
+            elif isinstance(value, datetime):
+                if value.tzinfo is not None:
+                    value = value.astimezone(self.tz)
+                days = value.toordinal() - _EPOCH
+                if days < _FIRST_SERIAL:
+                    out.append(f'{ref}{n}"{_text(value.replace(tzinfo=None).isoformat(sep=" "))}')
+                else:
+                    serial = days + _seconds(value) / 86400
+                    out.append(f'{ref}{n}" s="{_DATETIME}"><v>{serial!r}</v></c>')
+            elif isinstance(value, date):
+                days = value.toordinal() - _EPOCH
+                if days < _FIRST_SERIAL:
+                    out.append(f'{ref}{n}"{_text(value.isoformat())}')
+                else:
+                    out.append(f'{ref}{n}" s="{_DATE}"><v>{days}</v></c>')
+            elif isinstance(value, time):
+                out.append(f'{ref}{n}" s="{_TIME}"><v>{_seconds(value) / 86400!r}</v></c>')
+            else:
+                out.append(f'{ref}{n}"{_text(str(value))}')
+        out.append("</row>")
+        return "".join(out)
+
+
+def _seconds(value: datetime | time) -> float:
+    return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+
+
+def _text(value: str) -> str:
+    """The rest of an inline-string cell, from its type on."""
+    value = _escape(cell_text(value))
+    space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
+    return f' t="inlineStr"><is><t{space}>{value}</t></is></c>'
+
+
+def _content_types(sheets: int) -> str:
+    kind = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    overrides = [("/xl/workbook.xml", "sheet.main"), ("/xl/styles.xml", "styles")]
+    overrides += [(f"/xl/worksheets/sheet{i}.xml", "worksheet") for i in range(1, sheets + 1)]
+    return (
+        f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        + "".join(f'<Override PartName="{p}" ContentType="{kind}.{t}+xml"/>' for p, t in overrides)
+        + "</Types>"
+    )
+
+
+def _relationships(targets: list[tuple[str, str]]) -> str:
+    base = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    return (
+        f'{_HEAD}<Relationships xmlns="{_PKG_REL}">'
+        + "".join(
+            f'<Relationship Id="rId{i}" Type="{base}{kind}" Target="{target}"/>'
+            for i, (kind, target) in enumerate(targets, 1)
+        )
+        + "</Relationships>"
+    )
+
+
+def _workbook(names: list[str], cells: list[_Cells]) -> str:
+    """Written last, once each sheet's row count (its autofilter's range) is known."""
+    sheets = "".join(
+        f'<sheet name="{_escape(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1)
+    )
+    filters = "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+        f"{_escape(chr(39) + name.replace(chr(39), chr(39) * 2) + chr(39))}!{c.area}</definedName>"
+        for i, (name, c) in enumerate(zip(names, cells, strict=True))
+        if c.sheet.headers
+    )
+    return (
+        f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView activeTab="0"/></bookViews>'
+        f"<sheets>{sheets}</sheets>{f'<definedNames>{filters}</definedNames>' if filters else ''}</workbook>"
+    )
