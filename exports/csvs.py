@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,6 @@ BOM = "\ufeff"
 MAX_FILE_NAME = 200  # bytes of UTF-8 with ".csv"; most file systems stop at 255
 _UNSAFE_IN_FILE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-_PLAIN = frozenset({str, int, type(None)})  # the csv module writes these as wanted
 _BATCH = 256 * 1024  # characters of CSV compressed or spooled at a time
 
 
@@ -54,7 +53,7 @@ class _Lines:
         self.parts: list[str] = []
         self.size = 0
         self.writer = csv.writer(self, lineterminator="\r\n")
-        self.tz = tz
+        self.convert = _Converters(tz).__getitem__
         self.writer.writerow(sheet.headers)
 
     def write(self, line: str) -> None:
@@ -62,8 +61,8 @@ class _Lines:
         self.size += len(line)
 
     def row(self, values: Sequence[Any]) -> None:
-        plain = _PLAIN
-        self.writer.writerow([v if type(v) in plain else _text(v, self.tz) for v in values])
+        convert = self.convert
+        self.writer.writerow([v if (to_text := convert(type(v))) is None else to_text(v) for v in values])
 
     def take(self) -> str:
         text = "".join(self.parts)
@@ -72,16 +71,25 @@ class _Lines:
         return text
 
 
-def _text(value: Any, tz: ZoneInfo) -> str:
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return (value.astimezone(tz) if value.tzinfo is not None else value).isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if type(value) is float:
-        return repr(value)
-    return str(value)
+class _Converters(dict[type, Callable[[Any], str] | None]):
+    """Text for the types the csv module would not write as wanted, found once per type (a
+    subclass takes its base's); str, int, float (by repr) and None it writes itself, and anything
+    else as its str()."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        def moment(value: datetime) -> str:
+            return (value.astimezone(tz) if value.tzinfo is not None else value).isoformat()
+
+        words = {True: "true", False: "false"}
+        plain = dict.fromkeys([str, int, float, type(None)])
+        super().__init__(plain)
+        self.update({bool: words.__getitem__, datetime: moment, date: date.isoformat, time: time.isoformat})
+        self._known = dict(self)
+
+    def __missing__(self, kind: type) -> Callable[[Any], str] | None:
+        found = next((self._known[base] for base in kind.__mro__ if base in self._known), None)
+        self[kind] = found
+        return found
 
 
 def _single(sheet: Sheet, rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:

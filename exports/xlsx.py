@@ -24,6 +24,8 @@ MAX_CELL = 32_767  # characters (UTF-16 units) Excel holds in one cell
 MAX_SHEET_NAME = 31
 MAX_LINK = 255  # HYPERLINK()'s limit on its target
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_SPACE = " \t\r\n"  # Excel trims these at either end of a <t> unless told to preserve them
 _FORBIDDEN_IN_NAME = re.compile(r"[\[\]:*?/\\]")
 _EPOCH = date(1899, 12, 30).toordinal()
 _FIRST_SERIAL = 61  # 1900-03-01: earlier serials carry Excel's 1900 leap-year bug, so they go as text
@@ -130,7 +132,11 @@ def _cut_units(text: str, limit: int) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attribute(text: str) -> str:
+    return _escape(text).replace('"', "&quot;")
 
 
 def _column(index: int) -> str:
@@ -189,10 +195,8 @@ class _Cells:
             if kind is str:
                 if link and value[:8].lower().startswith(("https://", "http://")) and len(value) <= MAX_LINK:
                     url = _escape(_ILLEGAL.sub("", value))
-                    formula = url.replace("&quot;", "&quot;&quot;")
-                    out.append(
-                        f'{ref}{n}" t="str" s="{_LINK}"><f>HYPERLINK(&quot;{formula}&quot;)</f><v>{url}</v></c>'
-                    )
+                    formula = url.replace('"', '""')
+                    out.append(f'{ref}{n}" t="str" s="{_LINK}"><f>HYPERLINK("{formula}")</f><v>{url}</v></c>')
                 else:
                     out.append(f'{ref}{n}"{_text(value)}')
             elif kind is int:
@@ -238,9 +242,11 @@ def _seconds(value: datetime | time) -> float:
 
 def _text(value: str) -> str:
     """The rest of an inline-string cell, from its type on."""
-    value = _escape(cell_text(value))
-    space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
-    return f' t="inlineStr"><is><t{space}>{value}</t></is></c>'
+    if _SPECIAL.search(value) or len(value) > MAX_CELL // 2:
+        value = _escape(cell_text(value))
+    if value and (value[0] in _XML_SPACE or value[-1] in _XML_SPACE):
+        return f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
+    return f' t="inlineStr"><is><t>{value}</t></is></c>'
 
 
 def _content_types(sheets: int) -> str:
@@ -271,7 +277,7 @@ def _relationships(targets: list[tuple[str, str]]) -> str:
 def _workbook(names: list[str], cells: list[_Cells]) -> str:
     """Written last, once each sheet's row count (its autofilter's range) is known."""
     sheets = "".join(
-        f'<sheet name="{_escape(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1)
+        f'<sheet name="{_attribute(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1)
     )
     filters = "".join(
         f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'

@@ -41,7 +41,8 @@ class Sink:
 class ZipStream:
     """A zipfile over a Sink: write members one at a time, then drain() what is ready to send."""
 
-    def __init__(self, *, compresslevel: int = 6) -> None:
+    def __init__(self, *, compresslevel: int = 1) -> None:
+        # Level 1: deflate at 6 took as long as making the XML; 1 is 4× faster for files ~25% larger.
         self.sink = Sink()
         self.zip = zipfile.ZipFile(self.sink, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
 
