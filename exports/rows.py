@@ -65,11 +65,13 @@ class Flattener:
             table_index = self.index.get(canonical)
             if table_index is None:  # a repeat only an unlisted version had: nowhere to put it
                 continue
-            name = canonical.rpartition("/")[2]
+            table = self.schema.tables[table_index]
+            # the entry's path: its parent entry's, then the groups and the repeat in between
+            step = canonical[len(table.parent) + 1 :] if table.parent else canonical
             for i, entry in enumerate(entries, start=1):
                 if not isinstance(entry, dict):
                     continue
-                row_path = f"{parent_row}/{name}[{i}]" if parent_row else f"{name}[{i}]"
+                row_path = f"{parent_row}/{step}[{i}]" if parent_row else f"{step}[{i}]"
                 inner: dict[str, Any] = {}
                 nested: list[tuple[str, list[Any], str]] = []
                 self._collect(entry, version_path + "/", alias, inner, nested)
@@ -79,8 +81,7 @@ class Flattener:
                     "_index": i,
                     "_path": row_path,
                 }
-                columns = self.schema.tables[table_index].columns
-                yield table_index, [self._main_cell(c, own, inner) for c in columns]
+                yield table_index, [self._main_cell(c, own, inner) for c in table.columns]
                 pending.extend((c, e, vp, row_path) for c, e, vp in nested)
 
     def scope(self, record: Record) -> tuple[dict[str, Any], list[tuple[str, list[Any], str]]]:

@@ -14,6 +14,7 @@ from survey_api.db.session import Sessions, make_sessionmaker, provide_db
 from survey_api.intake.items import Validators
 from survey_api.intake.pool import Helpers, default_processes
 from survey_api.routes.duplicates import DuplicateController
+from survey_api.routes.exports import ExportController
 from survey_api.routes.form_media import FormMediaController
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
@@ -39,6 +40,7 @@ API_CONTROLLERS = [
     ReviewController,
     DuplicateController,
     QuarantineController,
+    ExportController,
 ]
 
 

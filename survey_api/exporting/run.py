@@ -1,0 +1,144 @@
+"""One export, from the request (or job, or command) to its bytes: checked and laid out first, then
+streamed from a server-side cursor through the writer in a worker thread."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from exports import csvs as csv_writer
+from exports import geojson, layout, xlsx
+from exports.geojson import Features, GeometryError
+from exports.rows import Flattener, Options, Record
+from exports.schema import Schema
+from forms.errors import Problem
+from forms.model import load_definition
+from survey_api.db.session import Session, Sessions, unit_of_work
+from survey_api.errors import Invalid, NotFound
+from survey_api.exporting.bridge import Bridge
+from survey_api.exporting.params import MEDIA_TYPES, ExportParams
+from survey_api.stores import exports as exports_store
+from survey_api.stores import forms as forms_store
+from survey_api.web.access import ProjectAccess
+
+
+class Prepared(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything an export needs once its parameters and the caller's rights are checked."""
+
+    project: str
+    form_id: uuid.UUID
+    schema: Schema
+    params: ExportParams
+    options: Options
+    timezone: str
+    total: int
+    """Records the filters match when the export starts (its progress is counted against it)."""
+
+    @property
+    def extension(self) -> str:
+        if self.params.format == "csv" and len(self.schema.tables) > 1:
+            return "zip"
+        return self.params.format
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.extension]
+
+    @property
+    def filename(self) -> str:
+        safe = re.sub(r"[^\w.-]+", "_", f"{self.project}-{self.schema.key}", flags=re.ASCII)
+        return f"{safe}.{self.extension}"
+
+
+async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportParams) -> Prepared:
+    """The form's schema over all its published versions and the count of matching records."""
+    form = await forms_store.form(db, access.id, key)
+    if form is None:
+        raise NotFound(f"No form {key!r} in this project.")
+    versions = await forms_store.versions(db, form.id, published_only=True)
+    if not versions:
+        raise NotFound(f"Form {key!r} has no published version, so no records to export.")
+    schema = layout.schema_of(key, [load_definition(v.definition) for v in versions])
+    options = Options(labels=params.labels, lang=params.lang, pii=access.pii or access.user.admin)
+    if params.format == "geojson":
+        try:
+            Features(schema, options, ZoneInfo(access.timezone), params.geometry)
+        except GeometryError as exc:
+            raise Invalid(
+                str(exc), [Problem(loc=["query", "geometry"], code="not_a_geometry", message=str(exc))]
+            ) from None
+    return Prepared(
+        project=access.slug,
+        form_id=form.id,
+        schema=schema,
+        params=params,
+        options=options,
+        timezone=access.timezone,
+        total=await exports_store.count(db, form.id, params.filters),
+    )
+
+
+def writer(prepared: Prepared) -> Callable[[Iterator[Record]], Iterator[bytes]]:
+    """The format's writer: records in, bytes out (pure, run in a worker thread)."""
+    tz = ZoneInfo(prepared.timezone)
+    schema, options = prepared.schema, prepared.options
+    if prepared.params.format == "geojson":
+        features = Features(schema, options, tz, prepared.params.geometry)
+        return lambda records: geojson.write(features.feature(r) for r in records)
+    flattener = Flattener(schema, options)
+    sheets = layout.sheets(flattener)
+
+    def rows(records: Iterator[Record]) -> Iterator[tuple[int, list[Any]]]:
+        for record in records:
+            yield from flattener.rows(record)
+
+    if prepared.params.format == "csv":
+        return lambda records: csv_writer.write(sheets, rows(records), tz)
+
+    dictionary = len(sheets)
+
+    def with_dictionary(records: Iterator[Record]) -> Iterator[tuple[int, list[Any]]]:
+        yield from rows(records)
+        for entry in layout.dictionary_rows(schema, options):
+            yield dictionary, entry
+
+    return lambda records: xlsx.write(
+        [*sheets, layout.dictionary_sheet(schema)], with_dictionary(records), tz
+    )
+
+
+def record_of(row: Sequence[Any]) -> Record:
+    """A row of `exports_store.COLUMNS` as the export's record."""
+    rid, revision, status, version, created, updated, email, lat, lon, accuracy, answers = row
+    return Record(
+        leading={
+            "_record_id": str(rid),
+            "_revision": revision,
+            "_status": status,
+            "_version": version,
+            "_created_at": created,
+            "_updated_at": updated,
+            "_submitted_by": email,
+            "_lat": lat,
+            "_lon": lon,
+            "_accuracy": accuracy,
+        },
+        version=version,
+        answers=answers or {},
+    )
+
+
+async def stream(
+    sessions: Sessions, prepared: Prepared, bridge: Bridge | None = None
+) -> AsyncIterator[bytes]:
+    """The export's bytes, read in one snapshot of the database from a server-side cursor."""
+    bridge = bridge or Bridge()
+    async with unit_of_work(sessions) as db:
+        pages = exports_store.pages(db, prepared.form_id, prepared.params.filters)
+        async for chunk in bridge.run(pages, writer(prepared), record_of):
+            yield chunk
