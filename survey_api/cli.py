@@ -123,6 +123,53 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """What GET .../export.{format} gives, written to a file, with the operator's rights."""
+    from pathlib import Path
+
+    from survey_api.db.engine import make_engine
+    from survey_api.db.session import make_sessionmaker, unit_of_work
+    from survey_api.errors import ApiError
+    from survey_api.exporting import run
+    from survey_api.exporting.params import ExportRequest, check
+    from survey_api.progress import Progress
+    from survey_api.web.access import as_operator
+
+    async def export(url: str) -> tuple[Progress, int, Path]:
+        engine = make_engine(url, pool_size=2)
+        try:
+            sessions = make_sessionmaker(engine)
+            request = ExportRequest(
+                **{
+                    name: getattr(args, name)
+                    for name in ("lang", "include", "since", "until", "bbox", "area", "geometry")
+                },
+                labels="true" if args.labels else None,
+            )
+            params = check(request, args.format)
+            async with unit_of_work(sessions) as db:
+                access = await as_operator(db, args.project)
+                prepared = await run.prepare(db, access, args.form, params)
+            path = Path(args.output or prepared.filename)
+            progress = Progress(
+                f"export {args.project}/{args.form} as {prepared.extension}", prepared.total, "records"
+            )
+            return progress, await run.write_file(sessions, prepared, path, progress.update), path
+        finally:
+            await engine.dispose()
+
+    with database(settings) as resolved:
+        migrate(resolved)
+        try:
+            progress, written, path = asyncio.run(export(resolved.database_url or ""))
+        except ApiError as exc:
+            details = "; ".join(f"{'.'.join(map(str, p.loc[1:]))}: {p.message}" for p in exc.problems)
+            print(f"error: {exc.detail}" + (f" {details}" if details else ""), file=sys.stderr)
+            return 1
+    progress.close(f"{written} records written to {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
 def refuse_user(args: argparse.Namespace) -> str | None:
     """Why POST /users would refuse this user, in a sentence; None when it would create them."""
     from survey_api.routes.users import NewUser
@@ -158,6 +205,23 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="lets the user log in with POST /auth/token")
     create.add_argument("--admin", action="store_true")
     create.set_defaults(run=cmd_user_create)
+
+    export = sub.add_parser("export", help="write a form's records to an xlsx, csv (or zip) or GeoJSON file")
+    export.add_argument("project", help="the project's slug")
+    export.add_argument("form", help="the form's key")
+    export.add_argument("--format", required=True, choices=("xlsx", "csv", "geojson"))
+    export.add_argument("-o", "--output", help="the file to write (default: PROJECT-FORM.EXT here)")
+    export.add_argument(
+        "--include", choices=("clean", "all"), help="clean records (default) or all live ones"
+    )
+    export.add_argument("--since", help="records first received at or after this RFC 3339 time")
+    export.add_argument("--until", help="records first received before this RFC 3339 time")
+    export.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat")
+    export.add_argument("--area", help="LAYER:CODE")
+    export.add_argument("--lang", help="the language of labels (with --labels)")
+    export.add_argument("--labels", action="store_true", help="labels instead of names and choice values")
+    export.add_argument("--geometry", help="GeoJSON: a geopoint, geotrace or geoshape field as the geometry")
+    export.set_defaults(run=cmd_export)
     return top
 
 

@@ -3,9 +3,11 @@ streamed from a server-side cursor through the writer in a worker thread."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,3 +144,24 @@ async def stream(
         pages = exports_store.pages(db, prepared.form_id, prepared.params.filters)
         async for chunk in bridge.run(pages, writer(prepared), record_of):
             yield chunk
+
+
+async def write_file(
+    sessions: Sessions, prepared: Prepared, path: Path, on_progress: Callable[[int], None] | None = None
+) -> int:
+    """The export written to `path` (through a temporary file beside it, renamed when complete); the
+    number of records written. `on_progress(records)` is called as the writer takes them."""
+    bridge = Bridge()
+    partial = path.with_name(f".{path.name}.partial")
+    out = await asyncio.to_thread(partial.open, "wb")
+    try:
+        async for chunk in stream(sessions, prepared, bridge):
+            await asyncio.to_thread(out.write, chunk)
+            if on_progress is not None:
+                on_progress(bridge.count)
+        await asyncio.to_thread(out.close)
+        await asyncio.to_thread(partial.replace, path)
+    finally:
+        out.close()
+        await asyncio.to_thread(partial.unlink, missing_ok=True)
+    return bridge.count
