@@ -127,8 +127,9 @@ def _units(text: str) -> int:
 def _cut_units(text: str, limit: int) -> str:
     """Cuts to at most `limit` UTF-16 units, as Excel counts (a Thai letter is one, an emoji two)."""
     text = text[:limit]
-    excess = _units(text) - limit
-    return text[:-excess] if excess > 0 else text
+    if _units(text) <= limit:
+        return text
+    return text.encode("utf-16-le")[: limit * 2].decode("utf-16-le", errors="ignore")
 
 
 def _escape(text: str) -> str:
