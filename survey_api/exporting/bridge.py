@@ -79,9 +79,8 @@ class Bridge:
             await feeding  # surfaces a reader's error that came after the writer's end
         finally:
             self._stop.set()
-            if not feeding.done():
-                feeding.cancel()
-                await asyncio.gather(feeding, return_exceptions=True)
+            feeding.cancel()  # a no-op once it has ended; either way its outcome is collected here
+            await asyncio.gather(feeding, return_exceptions=True)
 
     async def _feed(self, pages: AsyncIterator[Sequence[Any]]) -> None:
         try:
