@@ -74,12 +74,19 @@ def v2() -> dict[str, Any]:
     return form
 
 
+def v3() -> dict[str, Any]:
+    form = v2()
+    form["version"] = "3"
+    form["fields"][2] = {"name": "size", "type": "decimal"}  # integer -> decimal
+    return form
+
+
 @pytest.fixture
 async def shops(client, member):
     """A coordinator with pii, an analyst without; `shops` v1 then v2, with records of both."""
     coordinator = await member("coordinator", pii=True)
     analyst = await member("analyst")
-    for form in (V1, v2()):
+    for form in (V1, v2(), v3()):
         created = await client.post("/api/v1/projects/korat/forms", json=form, headers=coordinator.headers)
         assert created.status_code == 201, created.text
         published = await client.post(
@@ -112,10 +119,11 @@ async def shops(client, member):
             version="2",
         ),
         submission("shops", {"name": "no place"}, version="2"),
+        submission("shops", {"name": "v3 shop", "size": 7.5, "location": point}, version="3"),
     ]
     pushed = await client.post(SYNC, json=batch(*items), headers=coordinator.headers)
     assert pushed.status_code == 200, pushed.text
-    assert [r["status"] for r in pushed.json()["results"]] == ["accepted"] * 3, pushed.text
+    assert [r["status"] for r in pushed.json()["results"]] == ["accepted"] * 4, pushed.text
     return coordinator, analyst, [i["uuid"] for i in items]
 
 
@@ -163,7 +171,8 @@ async def test_xlsx_has_one_schema_over_both_versions_typed_cells_and_linked_rep
     by_version = {
         r[3]: dict(zip(header, r, strict=True)) for r in rows[1:] if r[header.index("name")] != "no place"
     }
-    old, new = by_version["1"], by_version["2"]
+    old, new, newest = by_version["1"], by_version["2"], by_version["3"]
+    assert newest["size"] == 7.5 and newest["kind"] is None
     assert old["name"] == TRICKY and old["size"] == "12a" and old["kind"] == "old" and old["kind/old"] == 1
     assert old["owner_phone"] == "0812345678"
     assert len(old["notes"]) <= 32_767 and old["notes"].startswith("ก" * 10_000)
@@ -176,7 +185,8 @@ async def test_xlsx_has_one_schema_over_both_versions_typed_cells_and_linked_rep
     shifts = list(book["shifts"].iter_rows(values_only=True))
     assert [(r[1], r[2], r[4]) for r in shifts[1:]] == [("visit/staff[1]", 1, 4), ("visit/staff[1]", 2, 5)]
     dictionary = {r[0]: r for r in book["_dictionary"].iter_rows(values_only=True)}
-    assert dictionary["name"][-3:] == ("1 2", False, None)  # versions, sensitive, note
+    assert dictionary["name"][-3:] == ("1 2 3", False, None)
+    assert dictionary["size"][-4:-1] == ("decimal", "1 2 3", False)  # versions, sensitive, note
 
 
 async def test_labels_in_thai_and_sensitive_fields_empty_for_an_analyst(client, shops):
@@ -193,6 +203,10 @@ async def test_labels_in_thai_and_sensitive_fields_empty_for_an_analyst(client, 
     assert "อาหาร repair nowhere" in kinds
     notes = [r for r in book["_dictionary"].iter_rows(values_only=True) if r[0] == "owner_phone"]
     assert notes and "personal" in (notes[0][-1] or "")
+    features = json.loads(await download(client, analyst, "geojson"))["features"]
+    assert [f["properties"]["owner_phone"] for f in features] == [None] * 4
+    table = zipfile.ZipFile(io.BytesIO(await download(client, analyst, "csv"))).read("shops.csv")
+    assert b"0812345678" not in table
 
 
 async def test_csv_is_a_zip_of_bom_tables_that_round_trip_thai_text(client, shops):
@@ -203,7 +217,7 @@ async def test_csv_is_a_zip_of_bom_tables_that_round_trip_thai_text(client, shop
     data = archive.read("shops.csv")
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    assert len(rows) == 3
+    assert len(rows) == 4
     assert TRICKY in [r["name"] for r in rows]
 
 
@@ -214,7 +228,7 @@ async def test_geojson_reads_in_ogrinfo_without_a_warning_and_keeps_records_with
     body = await download(client, coordinator, "geojson")
     collection = json.loads(body)
     features = collection["features"]
-    assert len(features) == 3
+    assert len(features) == 4
     placeless = [f for f in features if f["properties"]["name"] == "no place"]
     assert placeless[0]["geometry"] is None
     placed = next(f for f in features if f["properties"]["name"] == "ร้านซ่อม")
@@ -235,7 +249,7 @@ async def test_geojson_reads_in_ogrinfo_without_a_warning_and_keeps_records_with
         check=False,
     )
     assert checked.returncode == 0, checked.stderr
-    assert "Feature Count: 3" in checked.stdout
+    assert "Feature Count: 4" in checked.stdout
     assert "Warning" not in checked.stderr and "ERROR" not in checked.stderr, checked.stderr
 
 
@@ -245,6 +259,9 @@ async def test_filters_and_an_empty_export_is_a_valid_file(client, shops):
     assert json.loads(empty) == {"type": "FeatureCollection", "features": []}
     book = openpyxl.load_workbook(io.BytesIO(await download(client, coordinator, "xlsx", until="2000-01-01")))
     assert book["shops"].max_row == 1
+    tables = zipfile.ZipFile(io.BytesIO(await download(client, coordinator, "csv", until="2000-01-01")))
+    header_only = tables.read("shops.csv").decode("utf-8-sig").splitlines()
+    assert len(header_only) == 1 and header_only[0].startswith("_record_id,")
     later = await download(
         client, coordinator, "geojson", since="2000-01-01T00:00:00Z", bbox="102.105,14.975,102.2,15"
     )
