@@ -22,6 +22,7 @@ from exports.zipstream import Spool, ZipStream
 
 MAX_CELL = 32_767  # characters (UTF-16 units) Excel holds in one cell
 MAX_SHEET_NAME = 31
+MAX_ROWS = 1_048_576  # rows in an Excel sheet, header included
 MAX_LINK = 255  # HYPERLINK()'s limit on its target
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -62,24 +63,26 @@ _WIDTHS: dict[Kind, int] = {"datetime": 20, "date": 12, "time": 10}
 
 
 def write(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
-    """Yields the .xlsx in chunks of about 64 KiB; rows of sheet i may arrive in any interleaving."""
+    """Yields the .xlsx in chunks of about 64 KiB; rows of sheet i may arrive in any interleaving.
+
+    A sheet past Excel's 1,048,576 rows goes on in `<name>~2` (header repeated), never cut short."""
     sheets = sheets or [Sheet(name="Sheet1", headers=[], kinds=[])]
     names = unique((s.name for s in sheets), sheet_name)
-    cells = [_Cells(s, tz) for s in sheets]
-    spools = [Spool() for _ in sheets[1:]]
+    taken = {name.casefold() for name in names}
+    parts = [_Worksheet(s, name, i + 1, tz) for i, (s, name) in enumerate(zip(sheets, names, strict=True))]
+    current, first, batch = list(parts), parts[0], []
     stream = ZipStream()
     try:
-        stream.zip.writestr("[Content_Types].xml", _content_types(len(sheets)))
-        stream.zip.writestr("_rels/.rels", _relationships([("officeDocument", "xl/workbook.xml")]))
-        stream.zip.writestr("xl/styles.xml", _STYLES)
-        parts = [("worksheet", f"worksheets/sheet{i}.xml") for i in range(1, len(sheets) + 1)]
-        stream.zip.writestr("xl/_rels/workbook.xml.rels", _relationships([*parts, ("styles", "styles.xml")]))
-        first, batch = cells[0], []
+        stream.add("_rels/.rels", _relationships([("rId1", "officeDocument", "xl/workbook.xml")]))
+        stream.add("xl/styles.xml", _STYLES)
         with stream.open("xl/worksheets/sheet1.xml") as member:
-            member.write(first.head(selected=True).encode())
+            member.write(first.head().encode())
             for index, values in rows:
-                if index:
-                    spools[index - 1].add(cells[index].row(values))
+                part = current[index]
+                if part.count >= MAX_ROWS:
+                    part = current[index] = _continued(part, parts, taken, tz)
+                if part is not first:
+                    part.spool.add(part.row(values))
                     continue
                 batch.append(first.row(values))
                 if len(batch) >= _BATCH:
@@ -87,18 +90,32 @@ def write(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
                     batch.clear()
                     yield from stream.drain()
             member.write(("".join(batch) + first.tail()).encode())
-        for number, (sheet, spool) in enumerate(zip(cells[1:], spools, strict=True), start=2):
-            with stream.open(f"xl/worksheets/sheet{number}.xml", zip64=spool.total() > 2**31 - 1) as member:
-                member.write(sheet.head(selected=False).encode())
-                for _ in spool.copy_to(member):
+        for part in sorted(parts[1:], key=lambda p: p.number):
+            with stream.open(part.path, zip64=part.spool.total() > 2**31 - 1) as member:
+                member.write(part.head().encode())
+                for _ in part.spool.copy_to(member):
                     yield from stream.drain()
-                member.write(sheet.tail().encode())
+                member.write(part.tail().encode())
             yield from stream.drain()
-        stream.zip.writestr("xl/workbook.xml", _workbook(names, cells))
+        stream.add("xl/workbook.xml", _workbook(parts))
+        links = [(f"rId{p.number}", "worksheet", p.path[3:]) for p in parts]
+        stream.add("xl/_rels/workbook.xml.rels", _relationships([*links, ("rId0", "styles", "styles.xml")]))
+        stream.add("[Content_Types].xml", _content_types(parts))
         yield stream.close()
     finally:
-        for spool in spools:
-            spool.close()
+        for part in parts:
+            part.spool.close()
+
+
+def _continued(full: _Worksheet, parts: list[_Worksheet], taken: set[str], tz: ZoneInfo) -> _Worksheet:
+    """The next worksheet for a sheet that filled one, placed right after it in the workbook."""
+    n = 2
+    while (name := sheet_name(full.sheet.name, f"~{n}")).casefold() in taken:
+        n += 1
+    taken.add(name.casefold())
+    part = _Worksheet(full.sheet, name, len(parts) + 1, tz)
+    parts.insert(parts.index(full) + 1, part)
+    return part
 
 
 def sheet_name(name: str, suffix: str) -> str:
@@ -149,16 +166,19 @@ def _column(index: int) -> str:
     return letters
 
 
-class _Cells:
-    """Turns one sheet's rows into <row> elements, counting them for the autofilter."""
+class _Worksheet:
+    """One worksheet part: turns a sheet's rows into <row> elements, counting them for the autofilter;
+    every one but the first holds its rows in a spool until the first is written."""
 
-    def __init__(self, sheet: Sheet, tz: ZoneInfo) -> None:
-        self.sheet, self.tz, self.count = sheet, tz, 1
+    def __init__(self, sheet: Sheet, name: str, number: int, tz: ZoneInfo) -> None:
+        self.sheet, self.name, self.number, self.tz, self.count = sheet, name, number, tz, 1
+        self.path = f"xl/worksheets/sheet{number}.xml"
+        self.spool = Spool()
         self.last = _column(max(len(sheet.headers) - 1, 0))
         self.refs = [f'<c r="{_column(i)}' for i in range(len(sheet.headers))]
         self.links = [kind == "url" for kind in sheet.kinds]
 
-    def head(self, *, selected: bool) -> str:
+    def head(self) -> str:
         widths = (
             max(_WIDTHS.get(kind, 10), min(len(header) + 3, 40))
             for header, kind in zip(self.sheet.headers, self.sheet.kinds, strict=True)
@@ -171,7 +191,7 @@ class _Cells:
         )
         return (
             f'{_HEAD}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetViews><sheetView workbookViewId="0"'
-            f"{_SELECTED if selected else ''}>"
+            f"{_SELECTED if self.number == 1 else ''}>"
             '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
             f'<sheetFormatPr defaultRowHeight="15"/>{f"<cols>{cols}</cols>" if cols else ""}'
             f'<sheetData><row r="1">{header}</row>'
@@ -250,10 +270,10 @@ def _text(value: str) -> str:
     return f' t="inlineStr"><is><t>{value}</t></is></c>'
 
 
-def _content_types(sheets: int) -> str:
+def _content_types(parts: list[_Worksheet]) -> str:
     kind = "application/vnd.openxmlformats-officedocument.spreadsheetml"
     overrides = [("/xl/workbook.xml", "sheet.main"), ("/xl/styles.xml", "styles")]
-    overrides += [(f"/xl/worksheets/sheet{i}.xml", "worksheet") for i in range(1, sheets + 1)]
+    overrides += [(f"/{part.path}", "worksheet") for part in parts]
     return (
         f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -263,28 +283,27 @@ def _content_types(sheets: int) -> str:
     )
 
 
-def _relationships(targets: list[tuple[str, str]]) -> str:
+def _relationships(targets: list[tuple[str, str, str]]) -> str:
     base = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
     return (
         f'{_HEAD}<Relationships xmlns="{_PKG_REL}">'
         + "".join(
-            f'<Relationship Id="rId{i}" Type="{base}{kind}" Target="{target}"/>'
-            for i, (kind, target) in enumerate(targets, 1)
+            f'<Relationship Id="{id}" Type="{base}{kind}" Target="{target}"/>' for id, kind, target in targets
         )
         + "</Relationships>"
     )
 
 
-def _workbook(names: list[str], cells: list[_Cells]) -> str:
+def _workbook(parts: list[_Worksheet]) -> str:
     """Written last, once each sheet's row count (its autofilter's range) is known."""
     sheets = "".join(
-        f'<sheet name="{_attribute(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1)
+        f'<sheet name="{_attribute(p.name)}" sheetId="{p.number}" r:id="rId{p.number}"/>' for p in parts
     )
     filters = "".join(
         f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f"{_escape(chr(39) + name.replace(chr(39), chr(39) * 2) + chr(39))}!{c.area}</definedName>"
-        for i, (name, c) in enumerate(zip(names, cells, strict=True))
-        if c.sheet.headers
+        f"{_escape(chr(39) + p.name.replace(chr(39), chr(39) * 2) + chr(39))}!{p.area}</definedName>"
+        for i, p in enumerate(parts)
+        if p.sheet.headers
     )
     return (
         f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView activeTab="0"/></bookViews>'

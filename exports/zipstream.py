@@ -7,7 +7,9 @@ valid when complete, whatever its size, and never needs to be held whole.
 
 from __future__ import annotations
 
+import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from typing import IO
@@ -45,9 +47,19 @@ class ZipStream:
         # Level 1: deflate at 6 took as long as making the XML; 1 is 4× faster for files ~25% larger.
         self.sink = Sink()
         self.zip = zipfile.ZipFile(self.sink, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+        self.level = compresslevel
 
     def open(self, name: str, *, zip64: bool = False) -> IO[bytes]:
-        return self.zip.open(name, "w", force_zip64=zip64)
+        """A member dated now and readable by all once extracted (zipfile's own default is 1980)."""
+        info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = self.level  # as zipfile.open(name) sets it; 3.13 keeps this name as an alias
+        info.external_attr = (stat.S_IFREG | 0o644) << 16
+        return self.zip.open(info, "w", force_zip64=zip64)
+
+    def add(self, name: str, text: str) -> None:
+        with self.open(name) as member:
+            member.write(text.encode())
 
     def drain(self, at_least: int = CHUNK) -> Iterator[bytes]:
         """Yields the bytes written so far once there are at least `at_least` of them."""

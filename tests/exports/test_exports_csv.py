@@ -154,3 +154,26 @@ def test_info_zip_accepts_the_streamed_zip(tmp_path):
 def test_a_row_for_a_sheet_that_is_not_there_is_refused():
     with pytest.raises(IndexError):
         b"".join(csvs.write([SHOPS], [(1, ["x"])], TZ))
+
+
+def test_the_files_in_the_zip_are_dated_now_and_readable_once_extracted():
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(csvs.write([SHOPS, TREES], [], TZ))))
+    today = dt.date.today()
+    assert {info.date_time[:2] for info in archive.infolist()} == {(today.year, today.month)}
+    assert {info.external_attr >> 16 & 0o777 for info in archive.infolist()} == {0o644}
+
+
+def test_stopping_the_download_stops_reading_rows():
+    pulled = 0
+
+    def rows():
+        nonlocal pulled
+        for n in range(100_000):
+            pulled += 1
+            yield n % 2, [f"ร้าน {n} " * 10, str(n)]
+
+    chunks = csvs.write([SHOPS, TREES], rows(), TZ)
+    next(chunks)
+    seen = pulled
+    chunks.close()
+    assert seen < 100_000 and pulled == seen

@@ -208,3 +208,42 @@ def test_memory_stays_flat_while_a_large_repeat_sheet_is_spooled():
 def test_a_sheet_needs_a_kind_for_every_header():
     with pytest.raises(ValueError, match="2 headers but 1 kinds"):
         Sheet(name="x", headers=["a", "b"], kinds=["text"])
+
+
+def test_a_sheet_past_excels_row_limit_goes_on_in_a_continuation_sheet(monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 4)  # header and three rows; Excel's own is 1,048,576
+    main = Sheet(name="main", headers=["n"], kinds=["integer"])
+    trees = Sheet(name="trees", headers=["n", "i"], kinds=["integer", "integer"])
+    taken = Sheet(name="main~2", headers=["x"], kinds=["text"])
+    rows = [r for n in range(8) for r in [(0, [n]), (1, [n, 0]), (1, [n, 1])]]
+    wb = book([main, trees, taken], rows)
+    assert wb.sheetnames == [
+        "main",
+        "main~3",
+        "main~4",
+        "trees",
+        *(f"trees~{i}" for i in range(2, 7)),
+        "main~2",
+    ]
+    mains = [values(wb[name]) for name in ("main", "main~3", "main~4")]
+    assert mains == [[["n"], [0], [1], [2]], [["n"], [3], [4], [5]], [["n"], [6], [7]]]
+    tree_rows = [row for name in wb.sheetnames[3:-1] for row in values(wb[name])[1:]]
+    assert tree_rows == [[n, i] for n in range(8) for i in (0, 1)]
+    assert [wb[name].auto_filter.ref for name in ("main", "main~4", "trees~6")] == ["A1:A4", "A1:A3", "A1:B2"]
+    assert all(wb[name].freeze_panes == "A2" for name in wb.sheetnames)
+
+
+def test_stopping_the_download_stops_reading_rows():
+    pulled = 0
+
+    def rows():
+        nonlocal pulled
+        for n in range(100_000):
+            pulled += 1
+            yield n % 2, [f"แถว {n} " * 10, n, None, None, None, None, None, None]
+
+    chunks = xlsx.write([ALL_KINDS, ALL_KINDS], rows(), TZ)
+    next(chunks)
+    seen = pulled
+    chunks.close()
+    assert seen < 100_000 and pulled == seen
