@@ -135,25 +135,28 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from survey_api.progress import Progress
     from survey_api.web.access import as_operator
 
+    def refused(exc: ApiError) -> int:
+        details = "; ".join(f"{'.'.join(map(str, p.loc[1:]))}: {p.message}" for p in exc.problems)
+        print(f"error: {exc.detail}" + (f" {details}" if details else ""), file=sys.stderr)
+        return 1
+
+    names = ("lang", "include", "since", "until", "bbox", "area", "geometry")
+    request = ExportRequest(**{n: getattr(args, n) for n in names}, labels="true" if args.labels else None)
+    try:
+        params = check(request, args.format)  # before any database: a typo is answered at once
+    except ApiError as exc:
+        return refused(exc)
+
     async def export(url: str) -> tuple[Progress, int, Path]:
         engine = make_engine(url, pool_size=2)
         try:
             sessions = make_sessionmaker(engine)
-            request = ExportRequest(
-                **{
-                    name: getattr(args, name)
-                    for name in ("lang", "include", "since", "until", "bbox", "area", "geometry")
-                },
-                labels="true" if args.labels else None,
-            )
-            params = check(request, args.format)
             async with unit_of_work(sessions) as db:
                 access = await as_operator(db, args.project)
                 prepared = await run.prepare(db, access, args.form, params)
             path = Path(args.output or prepared.filename)
-            progress = Progress(
-                f"export {args.project}/{args.form} as {prepared.extension}", prepared.total, "records"
-            )
+            what = f"export {args.project}/{args.form} as {prepared.extension}"
+            progress = Progress(what, prepared.total, "records")
             return progress, await run.write_file(sessions, prepared, path, progress.update), path
         finally:
             await engine.dispose()
@@ -163,9 +166,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             progress, written, path = asyncio.run(export(resolved.database_url or ""))
         except ApiError as exc:
-            details = "; ".join(f"{'.'.join(map(str, p.loc[1:]))}: {p.message}" for p in exc.problems)
-            print(f"error: {exc.detail}" + (f" {details}" if details else ""), file=sys.stderr)
-            return 1
+            return refused(exc)
     progress.close(f"{written} records written to {path} ({path.stat().st_size:,} bytes)")
     return 0
 

@@ -1,0 +1,53 @@
+"""End to end: `survey-api export` beside a running server gives what the HTTP export gives."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import httpx
+import openpyxl
+
+from benchmarks.harness import Instance
+from tests.e2e.fieldwork import API, auth, call, new_item, set_up
+
+
+def test_the_export_command_writes_the_same_records_as_the_endpoint(instance: Instance, tmp_path) -> None:
+    server = instance.serve().wait_ready()
+    coordinator, volunteers = set_up(server, instance.create_admin(), tablets=1)
+    items = [new_item() for _ in range(25)]
+    with httpx.Client(base_url=server.url, headers=auth(volunteers[0]), timeout=30) as api:
+        pushed = call(server, api, "POST", f"{API}/sync", 200, json={"submissions": items})
+    assert {r["status"] for r in pushed["results"]} == {"accepted"}
+    with httpx.Client(base_url=server.url, headers=auth(coordinator), timeout=30) as api:
+        over_http = api.get(f"{API}/forms/sidewalk_audit/export.geojson")
+        assert over_http.status_code == 200, server.explain(over_http)
+
+    out = tmp_path / "audit.geojson"
+    done = instance.cli("export", "korat", "sidewalk_audit", "--format", "geojson", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "25 records written" in done.stderr  # plain progress lines: stderr is not a terminal
+    from_cli = json.loads(out.read_bytes())["features"]
+    assert from_cli == json.loads(over_http.content)["features"]
+    assert sorted(f["properties"]["shop_name"] for f in from_cli) == sorted(
+        i["answers"]["shop_name"] for i in items
+    )
+
+    zipped = tmp_path / "audit.zip"
+    done = instance.cli("export", "korat", "sidewalk_audit", "--format", "csv", "-o", str(zipped))
+    assert done.returncode == 0, done.stderr
+    assert sorted(zipfile.ZipFile(zipped).namelist()) == ["sidewalk_audit.csv", "trees.csv"]
+
+    book = tmp_path / "audit.xlsx"
+    done = instance.cli("export", "korat", "sidewalk_audit", "--format", "xlsx", "-o", str(book), "--labels")
+    assert done.returncode == 0, done.stderr
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(book.read_bytes()))["sidewalk_audit"].iter_rows(values_only=True)
+    )
+    assert len(rows) == 26
+
+    refused = instance.cli("export", "korat", "nope", "--format", "csv", "-o", str(tmp_path / "x.csv"))
+    assert refused.returncode == 1 and "No form 'nope'" in refused.stderr
+    bad = instance.cli("export", "korat", "sidewalk_audit", "--format", "csv", "--bbox", "1,2")
+    assert bad.returncode == 1 and "bbox" in bad.stderr
