@@ -247,3 +247,19 @@ def test_stopping_the_download_stops_reading_rows():
     seen = pulled
     chunks.close()
     assert seen < 100_000 and pulled == seen
+
+
+def test_a_sheet_whose_xml_nears_two_gib_goes_on_in_a_continuation_sheet(monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_XML", 40_000)  # bytes; the real one is just under 2 GiB
+    monkeypatch.setattr(xlsx, "_BATCH", 5_000)
+    main = Sheet(name="main", headers=["n", "note"], kinds=["integer", "text"])
+    trees = Sheet(name="trees", headers=["n", "note"], kinds=["integer", "text"])
+    rows = [(s, [n, f"ต้นไม้ใหญ่ {n} " * 20]) for n in range(300) for s in (0, 1)]
+    wb = book([main, trees], rows)
+    assert len(wb.sheetnames) > 4
+    assert wb.sheetnames[:2] == ["main", "main~2"] and "trees~2" in wb.sheetnames
+    got = {
+        s: [row for name in wb.sheetnames if name.startswith(s) for row in values(wb[name])[1:]]
+        for s in ("main", "trees")
+    }
+    assert got["main"] == got["trees"] == [[n, f"ต้นไม้ใหญ่ {n} " * 20] for n in range(300)]
