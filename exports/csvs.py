@@ -27,10 +27,12 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lp
 _BATCH = 256 * 1024  # characters of CSV compressed or spooled at a time
 
 
-def write(sheets: list[Sheet], rows: Rows, tz: ZoneInfo = ZoneInfo("UTC")) -> Iterator[bytes]:
-    """Yields one CSV when there is one sheet, else a zip with `<name>.csv` per sheet, in ~64 KiB chunks."""
-    if len(sheets) == 1:
-        yield from _single(sheets[0], rows, tz)
+def write(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
+    """Yields one CSV when there is one sheet, else a zip with `<name>.csv` per sheet, in ~64 KiB chunks.
+
+    Every line has as many fields as the header: a short row is padded, a long one cut."""
+    if len(sheets) <= 1:
+        yield from _single(sheets[0] if sheets else Sheet(name="", headers=[], kinds=[]), rows, tz)
     else:
         yield from _zipped(sheets, rows, tz)
 
@@ -54,6 +56,7 @@ class _Lines:
         self.size = 0
         self.writer = csv.writer(self, lineterminator="\r\n")
         self.convert = _Converters(tz).__getitem__
+        self.width = len(sheet.headers)
         self.writer.writerow(sheet.headers)
 
     def write(self, line: str) -> None:
@@ -61,6 +64,8 @@ class _Lines:
         self.size += len(line)
 
     def row(self, values: Sequence[Any]) -> None:
+        if len(values) != self.width:
+            values = [*values[: self.width], *[None] * (self.width - len(values))]
         convert = self.convert
         self.writer.writerow([v if (to_text := convert(type(v))) is None else to_text(v) for v in values])
 

@@ -177,3 +177,8 @@ def test_stopping_the_download_stops_reading_rows():
     seen = pulled
     chunks.close()
     assert seen < 100_000 and pulled == seen
+
+
+def test_every_line_has_as_many_fields_as_the_header():
+    rows = [(0, ["short"]), (0, ["long", 1, "extra", "more"]), (0, [])]
+    assert parse(b"".join(csvs.write([SHOPS], rows, TZ)))[1:] == [["short", ""], ["long", "1"], ["", ""]]
