@@ -9,6 +9,7 @@ from forms.expressions import ExpressionError, Unsupported, parse, references
 from forms.model import (
     CONTAINER_TYPES,
     FIELD_TYPES,
+    METADATA_KINDS,
     SELECT_TYPES,
     SURVIVORSHIP_RULES,
     Field,
@@ -27,11 +28,12 @@ def check(defn: FormDefinition) -> tuple[list[Problem], list[str]]:
     """Every problem that makes the definition unusable, and warnings that do not block publishing."""
     problems: list[Problem] = []
     warnings: list[str] = []
-    names = {field.name for _, field in iter_fields(defn)}
+    names = {field.name for _, field in iter_fields(defn)} | set(defn.metadata)
     problems += check_key(defn.key) + check_version(defn.version)
     if not defn.fields:
         problems.append(Problem(loc=["fields"], code="no_fields", message="a form needs at least one field"))
     _check_fields(defn, defn.fields, ["fields"], "", names, problems, warnings)
+    problems += check_metadata(defn)
     for list_name, choices in defn.choices.items():
         seen: set[str] = set()
         for i, choice in enumerate(choices):
@@ -47,6 +49,24 @@ def check(defn: FormDefinition) -> tuple[list[Problem], list[str]]:
     if defn.dedup is not None:
         problems += check_policy(defn)
     return problems, warnings
+
+
+def check_metadata(defn: FormDefinition) -> list[Problem]:
+    """Metadata are answer keys beside the top-level fields: a name, a known kind, no field's name."""
+    problems: list[Problem] = []
+    fields = {field.name for field in defn.fields}
+    for name, kind in defn.metadata.items():
+        loc: Loc = ["metadata", name]
+        if not NAME.fullmatch(name):
+            message = f"metadata {name!r}: names start with a letter or _, then letters, digits, _ - ."
+            problems.append(Problem(loc=loc, code="invalid_name", message=message))
+        elif name in fields:
+            message = f"metadata {name!r} has the name of a field"
+            problems.append(Problem(loc=loc, code="duplicate_name", message=message))
+        if kind not in METADATA_KINDS:
+            message = f"metadata {name!r}: unknown kind {kind!r} (one of {', '.join(METADATA_KINDS)})"
+            problems.append(Problem(loc=loc, code="unknown_metadata", message=message))
+    return problems
 
 
 def check_key(key: str) -> list[Problem]:

@@ -25,6 +25,14 @@ FIELD_TYPES = frozenset(
 CONTAINER_TYPES = frozenset({"group", "repeat"})
 SELECT_TYPES = frozenset({"select_one", "select_multiple", "rank"})
 SURVIVORSHIP_RULES = frozenset({"latest", "first", "most_complete", "best_accuracy", "max", "min", "union"})
+METADATA_KINDS = (
+    *("start", "end", "today", "deviceid", "username", "phonenumber", "email", "simserial"),
+    *("subscriberid", "audit"),
+)
+"""What a tablet records about a submission by itself (XLSForm metadata types): never questions."""
+_METADATA_COLUMN_NAMES = {"deviceid": "_device"}
+METADATA_COLUMNS = tuple(_METADATA_COLUMN_NAMES.get(kind, f"_{kind}") for kind in METADATA_KINDS)
+"""The export columns of METADATA_KINDS, in their order (`_start`, `_end`, `_today`, `_device`, …)."""
 MAX_DEPTH = 32
 """Groups and repeats nest at most this deep: far beyond any real form, well within every walk's reach."""
 
@@ -93,6 +101,13 @@ class FormDefinition(
     style: str | None = None
     """The XLSForm setting for how tablets lay the form out (`pages`, `theme-grid`)."""
     dedup: DedupPolicy | None = None
+    metadata: dict[str, str] = {}
+    """Submission metadata: the instance element's name -> its kind (one of METADATA_KINDS)."""
+
+
+def metadata_column(kind: str) -> str:
+    """The export column of a metadata kind: `_start`, `_device` for deviceid, ..."""
+    return _METADATA_COLUMN_NAMES.get(kind, f"_{kind}")
 
 
 def iter_fields(defn: FormDefinition) -> Iterator[tuple[str, Field]]:

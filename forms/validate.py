@@ -2,6 +2,7 @@
 
 Errors are hard (the value cannot be stored as its type); issues are soft (the record is kept and
 carries them). Unknown answer keys become an `unknown_field` issue and are dropped from the answers.
+Submission metadata (`start`, `deviceid`, ...) are taken out of the answers into `metadata`, by kind.
 """
 
 from typing import Any
@@ -15,6 +16,7 @@ from forms.errors import Problem
 from forms.expressions import Compiled
 from forms.functions import boolean
 from forms.model import Field, FormDefinition, definition_hash, iter_fields
+from forms.submission_metadata import MetadataReader
 from forms.values import BadValue, coercers
 
 IGNORED_KEYS = frozenset({"meta"})  # ODK's instanceID block; the uuid travels outside the answers
@@ -24,6 +26,8 @@ class Validated(msgspec.Struct, frozen=True, kw_only=True):
     answers: dict[str, Any]
     issues: list[Problem]
     errors: list[Problem]
+    metadata: dict[str, Any] = {}
+    """Submission metadata by kind (`start`, `deviceid`, ...): start and end in UTC, today a date."""
 
 
 # What is left to judge once a scope is filled: (node, its value, the loc of its container).
@@ -35,6 +39,7 @@ class Validator:
     def __init__(self, defn: FormDefinition, timezone: str = "Asia/Bangkok") -> None:
         self._coercers = coercers(ZoneInfo(timezone))
         self._defn = defn
+        self.metadata = MetadataReader(defn.metadata, self._coercers["datetime"])
         self.nodes = self._build(defn.fields, None)
         self.names = frozenset(n.name for n in self.nodes)
         paths = dict(iter_fields(defn))
@@ -73,8 +78,12 @@ class Validator:
         if not isinstance(raw, dict):
             errors.append(Problem(loc=[], code="wrong_type", message="answers must be an object"))
             return Validated(answers=answers, issues=issues, errors=errors)
-        self._scope(self.nodes, self.names, raw, answers, {}, [], issues, errors)
-        return Validated(answers=answers, issues=issues, errors=errors)
+        metadata: dict[str, Any] = {}
+        env: dict[str, Any] = {}
+        if self.metadata.kinds:
+            raw, metadata, env = self.metadata.take(raw, issues)
+        self._scope(self.nodes, self.names, raw, answers, env, [], issues, errors)
+        return Validated(answers=answers, issues=issues, errors=errors, metadata=metadata)
 
     def _scope(
         self,

@@ -105,6 +105,7 @@ def load_xlsform(
         "title": mapper.label(tree.get("title")) or str(tree.get("id_string")),
         "default_language": default_lang,
         "fields": mapper.fields(children, ""),
+        "metadata": mapper.metadata,
         "choices": {k: [mapper.choice(c) for c in v] for k, v in (tree.get("choices") or {}).items()},
         "instance_name": tree.get("instance_name") or None,
         "style": tree.get("style") or None,
@@ -188,6 +189,8 @@ def _locate(
         return msgspec.structs.replace(problem, loc=["settings", 2, "form_id"])
     if loc and loc[0] == "version":
         return msgspec.structs.replace(problem, loc=["settings", 2, "version"])
+    if loc and loc[0] == "metadata" and len(loc) > 1:
+        return msgspec.structs.replace(problem, loc=["survey", rows.get(str(loc[1]), 0), "name"])
     fields, names, attr = defn.fields, [], "name"
     for i in range(1, len(loc), 2):
         if not isinstance(loc[i], int) or fields is None:

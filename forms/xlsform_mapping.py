@@ -10,7 +10,7 @@ from typing import Any
 from pyxform import aliases
 
 from forms.choice_lists import lang_code
-from forms.xlsform_types import DEFAULT_CONSTRAINTS, field_type
+from forms.xlsform_types import DEFAULT_CONSTRAINTS, METADATA, field_type
 
 _lang = lang_code
 _CHOICE_KEYS = frozenset({"name", "label", "media"})
@@ -21,6 +21,8 @@ class Mapper:
     def __init__(self, default_lang: str | None, or_other: set[str]) -> None:
         self.default_lang = default_lang
         self.or_other = or_other
+        self.metadata: dict[str, str] = {}
+        """Top-level metadata rows (and those of pyxform's `meta` block) by name, filled by `fields`."""
 
     def label(self, value: Any) -> str | dict[str, str] | None:
         if value is None or isinstance(value, str):
@@ -56,9 +58,22 @@ class Mapper:
         out = []
         for child in children:
             if child.get("name") == "meta" and child.get("control", {}).get("bodyless"):
+                if not prefix:
+                    self.meta_block(child.get("children") or [])
+                continue
+            kind = METADATA.get(str(child.get("type", "")))
+            if kind is not None and not prefix:  # inside a group it stays the field it was
+                self.metadata[str(child.get("name", ""))] = kind
                 continue
             out.append(self.field(child, prefix))
         return out
+
+    def meta_block(self, children: list[dict[str, Any]]) -> None:
+        """pyxform's generated `meta` group: its instanceID is the submission's uuid; `audit` is metadata."""
+        for child in children:
+            kind = METADATA.get(str(child.get("type", "")))
+            if kind is not None:
+                self.metadata[str(child.get("name", ""))] = kind
 
     def field(self, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
         bind = raw.get("bind") or {}

@@ -10,7 +10,7 @@ from typing import Any
 
 from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 
-from forms.model import FIELD_TYPES
+from forms.model import FIELD_TYPES, METADATA_KINDS
 
 READINGS = {
     # pyxform names with no field type of the same name: what the server stores them as
@@ -67,6 +67,21 @@ DEFAULT_CONSTRAINTS = {
     if name in TYPES and (spec.get("bind") or {}).get("constraint")
 }
 """The rule a type carries by itself (`phone number`: digits only), kept when the row sets none."""
+
+
+def _metadata_table() -> dict[str, str]:
+    """pyxform's metadata types are the ones it preloads (`jr:preloadParams`: start, deviceid, ...)."""
+    table = {}
+    for name, spec in QUESTION_TYPE_DICT.items():
+        bind = spec.get("bind") or {}
+        kind = str(bind.get("jr:preloadParams") or "").removeprefix("uri:")
+        if bind.get("jr:preload") and kind in METADATA_KINDS:
+            table[name] = kind
+    return table | {"audit": "audit"}  # the audit log's file: pyxform places it in the meta block
+
+
+METADATA = _metadata_table()
+"""pyxform type name -> metadata kind (`start time` -> start, `imei` -> deviceid)."""
 
 
 def field_type(name: str) -> str:

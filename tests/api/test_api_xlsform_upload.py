@@ -96,15 +96,16 @@ async def test_pyxforms_other_names_for_a_type_are_that_type(client: AsyncClient
     settings = [["form_id", "version"], ["shops", "1"]]
     response = await upload(client, coordinator, build_xlsx(survey, None, settings), "shops.xlsx")
     assert response.status_code == 201, response.text
-    fields = (await read_back(client, coordinator, response.json()))["fields"]
+    definition = await read_back(client, coordinator, response.json())
+    fields = definition["fields"]
     assert [(f["name"], f["type"]) for f in fields] == [
         ("where", "geopoint"),
         ("shop_name", "text"),
         ("stalls", "integer"),
         ("opened", "datetime"),
         ("phone", "text"),
-        ("device", "text"),
     ]
+    assert definition["metadata"] == {"device": "deviceid"}  # submission metadata, not a question
     assert fields[4]["constraint"] == "regex(., '^\\d*$')"  # pyxform's rule for the type is kept
 
 
