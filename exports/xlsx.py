@@ -4,8 +4,9 @@ than openpyxl's write-only mode (benchmarks/export_writers.py), read back by ope
 The first sheet streams straight into the zip; the other sheets' rows (repeats, arriving beside
 their record's row) are spooled, on disk past a few MB, and written after it, so memory stays
 flat. Cells are inline strings (no shared-string table to hold), numbers, booleans and real
-Excel dates; datetimes are shown in the project's time zone. A sheet past Excel's 1,048,576 rows
-or 2 GiB of XML (no ZIP64, which Excel reads strictly) goes on in a continuation sheet.
+Excel dates; aware datetimes are shown in the project's time zone, naive ones as they are. A
+sheet past Excel's 1,048,576 rows or 2 GiB of XML (no ZIP64, which Excel reads strictly) goes on
+in a continuation sheet.
 """
 
 from __future__ import annotations
@@ -227,18 +228,10 @@ class _Worksheet:
                     out.append(f'{ref}{n}" t="str" s="{_LINK}"><f>HYPERLINK("{formula}")</f><v>{url}</v></c>')
                 else:
                     out.append(f'{ref}{n}"{_text(value)}')
-            elif kind is int:
-                out.append(
-                    f'{ref}{n}"><v>{value}</v></c>'
-                    if -_EXACT_INT < value < _EXACT_INT
-                    else f'{ref}{n}"{_text(str(value))}'
-                )
-            elif kind is float:
-                out.append(
-                    f'{ref}{n}"><v>{value!r}</v></c>'
-                    if math.isfinite(value)
-                    else f'{ref}{n}"{_text(str(value))}'
-                )
+            elif (kind is int and -_EXACT_INT < value < _EXACT_INT) or (
+                kind is float and math.isfinite(value)
+            ):
+                out.append(f'{ref}{n}"><v>{value!r}</v></c>')  # others (nan, long ids) end as text below
             elif kind is bool:
                 out.append(f'{ref}{n}" t="b"><v>{1 if value else 0}</v></c>')
             elif isinstance(value, datetime):
