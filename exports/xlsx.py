@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -249,6 +250,8 @@ class _Worksheet:
                     out.append(f'{ref}{n}"{_text(value.isoformat())}')
                 else:
                     out.append(f'{ref}{n}" s="{_DATE}"><v>{days}</v></c>')
+            elif kind is Decimal and value.is_finite():  # numeric columns read from PostgreSQL
+                out.append(f'{ref}{n}"><v>{value}</v></c>')
             elif isinstance(value, time):
                 out.append(f'{ref}{n}" s="{_TIME}"><v>{_seconds(value) / 86400!r}</v></c>')
             else:

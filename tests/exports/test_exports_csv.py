@@ -182,3 +182,9 @@ def test_stopping_the_download_stops_reading_rows():
 def test_every_line_has_as_many_fields_as_the_header():
     rows = [(0, ["short"]), (0, ["long", 1, "extra", "more"]), (0, [])]
     assert parse(b"".join(csvs.write([SHOPS], rows, TZ)))[1:] == [["short", ""], ["long", "1"], ["", ""]]
+
+
+def test_a_naive_datetime_is_written_as_it_is():
+    sheet = Sheet(name="v", headers=["when"], kinds=["datetime"])
+    data = b"".join(csvs.write([sheet], [(0, [dt.datetime(2026, 11, 20, 9, 12)])], TZ))
+    assert parse(data)[1] == ["2026-11-20T09:12:00"]
