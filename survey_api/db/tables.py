@@ -181,6 +181,8 @@ class Record(Base):
     status: Mapped[str] = mapped_column(Text, default="ok")
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
     issues: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    # The submission's metadata by kind (0007); `metadata` is the declarative base's own attribute.
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
     lat: Mapped[float | None] = mapped_column(Double)
     lon: Mapped[float | None] = mapped_column(Double)
     accuracy: Mapped[float | None] = mapped_column(Double)

@@ -66,6 +66,7 @@ async def apply(
             duplicate_of=placement.target if review and placement else None,
             answers=item.answers,
             issues=msgspec.to_builtins(item.issues),
+            metadata=item.metadata or None,
             lat=item.point["lat"],  # one by one: unpacking ** into keywords costs more
             lon=item.point["lon"],
             accuracy=item.point["accuracy"],
@@ -158,7 +159,7 @@ async def apply(
 
 UPDATABLE = frozenset(
     {
-        "id", "answers", "revision", "status", "form_version", "issues", "lat", "lon", "accuracy",
+        "id", "answers", "revision", "status", "form_version", "issues", "meta", "lat", "lon", "accuracy",
         "cell_x", "cell_y", "observations", "updated_by",
     }
 )  # fmt: skip
@@ -276,10 +277,13 @@ async def apply_edits(
                 "status": "conflict" if conflict_id or current["status"] == "conflict" else current["status"],
                 "form_version": item.version.version if item.version else head.form_version,
                 "issues": msgspec.to_builtins(item.issues),
+                "meta": item.metadata or None,
                 **folding.point_columns(answers, item.location_path),  # the merged answers' point
                 "updated_by": access.user.id,
             }
             state[record_id] = current
+        elif current.get("meta", head.meta) != (item.metadata or None):  # the same answers, sent anew
+            state[record_id] = current = {**current, "meta": item.metadata or None}
         item.result = ItemResult(
             uuid=item.uuid,
             status=status,

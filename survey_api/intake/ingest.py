@@ -202,11 +202,16 @@ def judge(
     """Validate one parsed item against its form version; fills answers, issues, errors and hash."""
     sub = item.sub
     assert sub is not None
-    item.hash = content_hash(
-        sub.form, sub.version, sub.record_id, sub.base_revision, sub.answers, from_json=media == "json"
-    )
     found = versions.get((sub.form, sub.version))
-    if found is None:
+    validator = validators.get(found[1], timezone) if found is not None else None
+    content = sub.answers
+    # A tablet's clock or id is no content: two taps of one form hash alike, whatever their metadata.
+    if validator is not None and validator.metadata.kinds:
+        content = {k: v for k, v in content.items() if k not in validator.metadata.kinds}
+    item.hash = content_hash(
+        sub.form, sub.version, sub.record_id, sub.base_revision, content, from_json=media == "json"
+    )
+    if found is None or validator is None:
         item.reject(
             "unknown_form_version",
             f"Form {sub.form!r} has no published version {sub.version!r} in this project.",
@@ -214,7 +219,6 @@ def judge(
         )
         return
     item.form, item.version = found
-    validator = validators.get(item.version, timezone)
     validated = validator.validate(sub.answers)
     item.issues += [
         Problem(loc=["answers", *p.loc], code=p.code, message=p.message) for p in validated.issues
@@ -224,6 +228,8 @@ def judge(
     ]
     # Answers come from the payload: if it needed no cleaning for PostgreSQL, neither do they.
     item.answers = validated.answers if item.clean else storable(validated.answers)
+    if validated.metadata:
+        item.metadata = validated.metadata if item.clean else storable(validated.metadata)
     item.field_types = validator.field_types
     path = item.location_path = candidates.location_path(item.policy, validator)
     item.point = folding.point_columns(item.answers, path)

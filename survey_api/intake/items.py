@@ -19,7 +19,8 @@ class Item:
 
     __slots__ = (
         "answers", "clean", "device_id", "ended_at", "errors", "field_types", "form", "form_key", "form_version",
-        "hash", "index", "issues", "location_path", "new_id", "observed_at", "owns_uuid", "payload", "point",
+        "hash", "index", "issues", "location_path", "metadata", "new_id", "observed_at", "owns_uuid", "payload",
+        "point",
         "policy", "result", "started_at", "sub", "uuid", "version",
     )  # fmt: skip
 
@@ -34,6 +35,7 @@ class Item:
         self.errors: list[Problem] = []
         self.issues: list[Problem] = []
         self.answers: dict[str, Any] = {}
+        self.metadata: dict[str, Any] = {}  # the submission's metadata by kind, out of its answers
         self.hash: str | None = None
         self.form: tables.Form | None = None
         self.version: tables.FormVersion | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -21,6 +21,13 @@ class Location(msgspec.Struct, frozen=True, kw_only=True):
     accuracy: float | None = None
 
 
+METADATA = (
+    "What the tablet recorded about the submission that made the record (or last edited it offline),"
+    " by kind: `start` and `end` (RFC 3339 in UTC), `today` (a date), `deviceid`, `username`,"
+    " `phonenumber`, `email`, `simserial`, `subscriberid`, `audit`; null when it sent none."
+)
+
+
 class Record(msgspec.Struct, frozen=True, kw_only=True):
     record_id: uuid.UUID
     form: str
@@ -35,6 +42,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
     duplicate_of: uuid.UUID | None
     merged_into: uuid.UUID | None
     observations: int
+    metadata: Annotated[dict[str, Any] | None, msgspec.Meta(description=METADATA)] = None
 
 
 def status_of(row: tables.Record) -> str:
@@ -72,6 +80,7 @@ def view(row: tables.Record, form_key: str, hidden: frozenset[str]) -> Record:
         duplicate_of=row.duplicate_of,
         merged_into=row.merged_into,
         observations=row.observations,
+        metadata=row.meta,
     )
 
 

@@ -26,6 +26,7 @@ class RecordRow(msgspec.Struct, frozen=True, kw_only=True):
     duplicate_of: uuid.UUID | None
     answers: dict[str, Any]
     issues: list[Any]
+    metadata: dict[str, Any] | None  # the submission's metadata by kind (the `meta` attribute)
     lat: float | None
     lon: float | None
     accuracy: float | None
