@@ -53,7 +53,7 @@ def build(geometry: object, loc: Loc, budget: Budget) -> shapely.MultiPolygon:
     """The checked geometry as a 2D shapely MultiPolygon (possibly invalid, never repaired here)."""
     polygons, multi = polygon_list(geometry, loc)
     loc = [*loc, "coordinates"]
-    if not polygons:
+    if not polygons or not (multi or polygons[0]):
         raise Bad(loc, "empty_geometry", "has an empty geometry")
     built = []
     for p, rings in enumerate(polygons):
