@@ -30,7 +30,6 @@ def scores(indicator: Indicator, values: np.ndarray) -> tuple[np.ndarray, str | 
             with np.errstate(divide="ignore"):
                 out[present] = np.where(v <= t, 100.0, 100 * t / np.where(v <= t, 1.0, v))
         return out, None
-    note = None
     if indicator.bounds is not None:
         lo, hi = indicator.bounds
     else:
@@ -38,6 +37,6 @@ def scores(indicator: Indicator, values: np.ndarray) -> tuple[np.ndarray, str | 
     if hi == lo:
         out[present] = 100.0
         return out, f"{indicator.key}: every area with a value has {lo:g}; every score is 100"
-    s = 100 * (np.clip(v, lo, hi) - lo) / (hi - lo)
+    s = np.clip(100 * (np.clip(v, lo, hi) - lo) / (hi - lo), 0, 100)  # rounding may step a hair past
     out[present] = s if indicator.direction == "higher_better" else 100 - s
-    return out, note
+    return out, None

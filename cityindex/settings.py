@@ -163,13 +163,15 @@ def _problem(loc: list[str | int], error: msgspec.ValidationError) -> Problem:
     """msgspec's message (`Expected ... - at `$.weight``) as a located Problem."""
     message = str(error)
     match = _AT.search(message)
-    if match is None:
-        return Problem(loc=loc, code="invalid_value", message=message)
     path: list[str | int] = []
-    for part in re.findall(r"\.[^.\[]+|\[[^\]]*\]", match.group(1)):
+    for part in re.findall(r"\.[^.\[]+|\[[^\]]*\]", match.group(1) if match else ""):
         if part.startswith("."):
             path.append(part[1:])
         elif part[1:-1].isdigit():
             path.append(int(part[1:-1]))
         # `[...]`: msgspec does not name a dict's key; the dict's own path is as close as it gets
-    return Problem(loc=[*loc, *path], code="invalid_value", message=message[: match.start()])
+    text = message[: match.start()] if match else message
+    unknown = re.match(r"Object contains unknown field `([^`]*)`", text)
+    if unknown:
+        return Problem(loc=[*loc, *path, unknown.group(1)], code="unknown_field", message=text)
+    return Problem(loc=[*loc, *path], code="invalid_value", message=text)

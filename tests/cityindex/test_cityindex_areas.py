@@ -98,7 +98,7 @@ def test_every_bad_feature_is_named_by_index_and_code_at_once():
         [LON0, LAT0 + SIDE],
         [LON0, LAT0],
     ]
-    unclosed = ring(LON0, LAT0, LON0 + SIDE, LAT0 + SIDE)[:-1] + [[LON0, LAT0 + 0.001]]
+    unclosed = [*ring(LON0, LAT0, LON0 + SIDE, LAT0 + SIDE)[:-1], [LON0, LAT0 + 0.001]]
     far = ring(LON0, LAT0, LON0 + SIDE, LAT0 + SIDE)
     far[2] = [190.0, LAT0 + SIDE]
     line = {

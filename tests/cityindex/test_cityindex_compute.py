@@ -111,7 +111,7 @@ def test_minmax_target_and_the_arithmetic_index_with_groups_coverage_and_rank():
     a, b, c = result.rows
     assert a.scores == pytest.approx({"obstructed": 0.0, "trees": 100.0, "ramps": 100.0})
     assert b.scores == pytest.approx({"obstructed": 100.0, "trees": TREES_B, "ramps": None})
-    assert TREES_B == pytest.approx(56.01, abs=0.01)
+    assert pytest.approx(56.01, abs=0.01) == TREES_B
     assert a.index == pytest.approx((2 * 0 + 100 + 100) / 4)
     assert b.index == pytest.approx((2 * 100 + TREES_B) / 3)  # weights renormalised over what B has
     assert c.index is None and c.rank is None and c.rank_interval is None

@@ -40,7 +40,7 @@ def test_many_points_are_located_as_one_by_one_and_the_rest_is_minus_one():
     shapes = [shapely.geometry.shape(a.geometry) for a in LAYER]
     expected = [
         next((i for i, s in enumerate(shapes) if s.intersects(shapely.Point(x, y))), -1)
-        for x, y in zip(lons, lats)
+        for x, y in zip(lons, lats, strict=True)
     ]
     assert located.dtype == np.int64
     assert located.tolist() == expected
