@@ -142,8 +142,7 @@ def _values(sums: Sums, tally: Tally, km2: np.ndarray) -> np.ndarray:
         elif ind.aggregate == "mean":
             value = np.array(sums.total) / basis
         else:
-            kept = sums.kept or []
-            value = np.array([float(np.median(np.frombuffer(k))) if len(k) else np.nan for k in kept])
+            value = sums.medians()
     return np.where(basis >= ind.min_records, value, np.nan)
 
 

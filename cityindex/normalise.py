@@ -37,6 +37,6 @@ def scores(indicator: Indicator, values: np.ndarray) -> tuple[np.ndarray, str | 
     if hi == lo:
         out[present] = 100.0
         return out, f"{indicator.key}: every area with a value has {lo:g}; every score is 100"
-    s = np.clip(100 * (np.clip(v, lo, hi) - lo) / (hi - lo), 0, 100)  # rounding may step a hair past
+    s = np.clip(100 * ((np.clip(v, lo, hi) - lo) / (hi - lo)), 0, 100)  # the worst 0, the best 100
     out[present] = s if indicator.direction == "higher_better" else 100 - s
     return out, None

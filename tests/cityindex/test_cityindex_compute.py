@@ -2,7 +2,11 @@
 
 import math
 
+import msgspec
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cityindex.areas import read_layer
 from cityindex.compute import Tally, compute
@@ -186,3 +190,57 @@ def test_rank_intervals_are_seeded_and_the_draws_move_ranks():
     assert [r.rank_interval for r in first.rows] == [r.rank_interval for r in again.rows]
     assert [r.rank_interval for r in first.rows] == [(1, 3), (2, 2), (1, 3)]
     assert math.isclose(first.rows[1].scores["x"], 50.0)
+
+
+ALL_AGGREGATES = [
+    OBSTRUCTED,
+    TREES,
+    RAMPS | {"min_records": 4},
+    {"key": "width_mean", "label": "W", "form": "walk", "aggregate": "mean", "field": "width"},
+    {"key": "width_sum", "label": "W", "form": "walk", "aggregate": "sum", "field": "width"},
+    {"key": "width_median", "label": "W", "form": "walk", "aggregate": "median", "field": "width"},
+]
+
+
+def by_batches(records, settings_raw, size, **options):
+    """The same records fed through `add_many`, `size` at a time, as columns."""
+    settings = decode_settings(settings_raw)
+    tally = Tally(settings, len(AREAS))
+    for start in range(0, len(records), size):
+        chunk = records[start : start + size]
+        columns = {path: [answers.get(path) for _, answers in chunk] for path in ("state", "width", "issues")}
+        tally.add_many("walk", np.array([area for area, _ in chunk]), columns)
+    return compute(settings, AREAS, tally, **options)
+
+
+def test_batches_give_the_figures_of_records_one_by_one():
+    one_by_one = run(ALL_AGGREGATES)
+    for size in (1, 3, len(RECORDS)):
+        batched = by_batches(RECORDS, ALL_AGGREGATES, size)
+        assert batched.rows == one_by_one.rows
+        assert batched.notes == one_by_one.notes
+
+
+answers = st.fixed_dictionaries(
+    {
+        "state": st.sampled_from(["ok", "blocked", "broken", None, 3, True]),
+        # quarters add up exactly in any order, so both ways must agree to the last bit
+        "width": st.one_of(
+            st.none(),
+            st.integers(-5, 5),
+            st.integers(-40, 40).map(lambda q: q / 4),
+            st.sampled_from([math.nan, math.inf, -math.inf]),
+            st.text(max_size=2),
+            st.booleans(),
+        ),
+        "issues": st.one_of(st.none(), st.lists(st.sampled_from(["tree", "ramp", "light"]), max_size=3)),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 2), answers), max_size=40), st.integers(1, 7))
+def test_batches_and_single_records_agree_on_any_answers(records, size):
+    one_by_one = run(ALL_AGGREGATES, records, draws=20)
+    batched = by_batches(records, ALL_AGGREGATES, size, draws=20)
+    assert msgspec.json.encode(batched.rows) == msgspec.json.encode(one_by_one.rows)
