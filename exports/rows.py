@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -39,6 +39,9 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
 Row = tuple[int, list[Any]]
 """(index of the table in `schema.tables`, the row's values in column order)."""
 
+CellOf = Callable[[dict[str, Any], dict[str, Any]], Any]
+"""A column's cell from a row's leading values and its answers by canonical path."""
+
 
 class Flattener:
     """Turns records into table rows; the per-table work is laid out once."""
@@ -50,12 +53,17 @@ class Flattener:
         """A select_multiple (or rank) as a list of its values, for GeoJSON; else one space-separated text."""
         self.index = {table.path: i for i, table in enumerate(schema.tables)}
         self._default = schema.default_language
+        # each table's cells as functions of (leading values, answers), worked out once per column
+        self._plans = [[self._cell_of(c) for c in table.columns] for table in schema.tables]
 
     def rows(self, record: Record) -> Iterator[Row]:
         """The record's main row, then one row per repeat entry (nested ones after their parent)."""
         alias = self.schema.aliases.get(record.version, {})
         values, repeats = self.scope(record)
-        yield 0, [self._main_cell(c, record.leading, values) for c in self.schema.tables[0].columns]
+        leading = record.leading
+        yield 0, [cell(leading, values) for cell in self._plans[0]]
+        if not repeats:
+            return
         rid = record.leading.get("_record_id")
         pending = deque(
             (canonical, entries, version_path, "") for canonical, entries, version_path in repeats
@@ -81,14 +89,17 @@ class Flattener:
                     "_index": i,
                     "_path": row_path,
                 }
-                yield table_index, [self._main_cell(c, own, inner) for c in table.columns]
+                yield table_index, [cell(own, inner) for cell in self._plans[table_index]]
                 pending.extend((c, e, vp, row_path) for c, e, vp in nested)
 
     def scope(self, record: Record) -> tuple[dict[str, Any], list[tuple[str, list[Any], str]]]:
         """The record's answers outside repeats by canonical path, and its repeats put aside."""
+        alias = self.schema.aliases.get(record.version, {})
+        if not alias and not self.schema.containers:  # no group, repeat or rename: paths are names
+            return dict(record.answers), []
         values: dict[str, Any] = {}
         repeats: list[tuple[str, list[Any], str]] = []
-        self._collect(record.answers, "", self.schema.aliases.get(record.version, {}), values, repeats)
+        self._collect(record.answers, "", alias, values, repeats)
         return values, repeats
 
     def _collect(
@@ -114,12 +125,74 @@ class Flattener:
                 else:
                     out[canonical] = value
 
-    def _main_cell(self, column: Column, leading: dict[str, Any], values: dict[str, Any]) -> Any:
-        if not column.source:
-            return leading.get(column.path)
+    def _cell_of(self, column: Column) -> CellOf:
+        """The column's cell from a row's leading values and answers: `cell` of its answer, with the
+        common cases (a value already of the column's type) answered without its general walk."""
+        path, source, part, kind = column.path, column.source, column.part, column.type
+        if not source:
+            return lambda leading, values: leading.get(path)
         if column.sensitive and not self.options.pii:
-            return None
-        return self.cell(column, values.get(column.source))
+            return lambda leading, values: None
+        cell = self.cell
+
+        def general(leading: dict[str, Any], values: dict[str, Any]) -> Any:
+            return cell(column, values.get(source))
+
+        def of_type(*types: type) -> CellOf:
+            def typed(leading: dict[str, Any], values: dict[str, Any]) -> Any:
+                value = values.get(source)
+                return value if value is None or type(value) in types else cell(column, value)
+
+            return typed
+
+        labelled = self.options.labels and bool(column.options)
+        if part is not None:
+            if kind == "select_multiple":
+
+                def option(leading: dict[str, Any], values: dict[str, Any]) -> Any:
+                    value = values.get(source)
+                    if type(value) is list:
+                        if part in value:
+                            return 1
+                        try:
+                            " ".join(value)  # all texts, so none of them is this option
+                        except TypeError:
+                            return cell(column, value)
+                        return 0
+                    return cell(column, value)
+
+                return option
+            return general
+        if kind == "text":
+            return of_type(str)
+        if kind == "integer":
+            return of_type(int)
+        if kind in ("decimal", "range"):
+            return of_type(float, int)
+        if kind == "select_one" and not labelled:
+
+            def one(leading: dict[str, Any], values: dict[str, Any]) -> Any:
+                value = values.get(source)
+                if type(value) is str:
+                    return " ".join(value.split()) or value
+                return cell(column, value)
+
+            return one
+        if kind == "select_multiple" and not labelled:
+            lists = self.lists
+
+            def many(leading: dict[str, Any], values: dict[str, Any]) -> Any:
+                value = values.get(source)
+                if type(value) is list and value:
+                    try:
+                        joined = " ".join(value)  # all texts: shown as they are
+                    except TypeError:
+                        return cell(column, value)
+                    return list(value) if lists else joined
+                return cell(column, value)
+
+            return many
+        return general
 
     def cell(self, column: Column, value: Any) -> Any:
         """The value as its column shows it in a table."""
