@@ -32,7 +32,8 @@ class Validated(msgspec.Struct, frozen=True, kw_only=True):
 
 # What is left to judge once a scope is filled: (node, its value, the loc of its container).
 _Rules = list[tuple[Node, Any, list[str | int]]]
-_Repeats = list[tuple[Node, list[Any], list[str | int]]]
+_Repeats = list[tuple[Node, list[Any], list[str | int], dict[str, Any]]]
+"""A repeat's node, its entries, their loc, and the answers (the form's, or its group's) it belongs in."""
 
 
 class Validator:
@@ -126,7 +127,7 @@ class Validator:
                         issues.append(
                             Problem(loc=[*where, node.name], code="not_in_choices", message=message)
                         )
-        for node, items, here in repeats:
+        for node, items, here, into in repeats:
             instances = []
             for i, item in enumerate(items):
                 if not isinstance(item, dict):
@@ -137,7 +138,7 @@ class Validator:
                 inner: dict[str, Any] = {}
                 self._scope(node.children, node.names, item, inner, dict(env), [*here, i], issues, errors)
                 instances.append(inner)
-            out[node.name] = instances
+            into[node.name] = instances
 
     def _fill(
         self,
@@ -176,7 +177,7 @@ class Validator:
             if node.is_repeat:
                 if value is not None:
                     if isinstance(value, list):
-                        repeats.append((node, value, [*loc, name]))
+                        repeats.append((node, value, [*loc, name], out))
                     else:
                         errors.append(
                             Problem(loc=[*loc, name], code="wrong_type", message="a repeat must be a list")
@@ -238,8 +239,9 @@ class Validator:
             value = None
         sub: dict[str, Any] = {}
         rules.append((node, sub, loc))
+        queued = len(repeats)
         self._fill(node.children, node.names, value or {}, sub, env, here, rules, repeats, issues, errors)
-        if sub:
+        if sub or len(repeats) > queued:  # a repeat in the group fills `sub` once its scope is judged
             out[node.name] = sub
 
 

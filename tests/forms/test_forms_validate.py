@@ -1,3 +1,5 @@
+import msgspec
+
 from forms.model import Choice, DedupPolicy, Field, FormDefinition
 from forms.validate import compile_validator, validator_for
 
@@ -231,3 +233,24 @@ def test_a_group_gates_its_children_and_nests_their_answers() -> None:
     wrong = validator.validate({"open": "yes", "shop": "closed", "visits": {"n": 1}})
     assert located(wrong.errors) == [(("shop",), "wrong_type"), (("visits",), "wrong_type")]
     assert located(wrong.issues) == [(("shop", "name"), "required"), (("shop", "hours", "opens"), "required")]
+
+
+def test_a_repeat_inside_a_group_stays_inside_its_group():
+    defn = msgspec.convert(
+        {
+            "key": "k",
+            "version": "1",
+            "title": "t",
+            "fields": [
+                {
+                    "name": "visit",
+                    "type": "group",
+                    "fields": [{"name": "staff", "type": "repeat", "fields": [{"name": "who", "type": "text"}]}],
+                }
+            ],
+        },
+        FormDefinition,
+    )
+    result = compile_validator(defn).validate({"visit": {"staff": [{"who": "A"}, {"who": "B"}]}})
+    assert result.errors == []
+    assert result.answers == {"visit": {"staff": [{"who": "A"}, {"who": "B"}]}}
