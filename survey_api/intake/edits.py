@@ -13,6 +13,7 @@ from survey_api.db import tables
 from survey_api.db.session import Session
 from survey_api.intake import placement as dedup
 from survey_api.intake.items import Item
+from survey_api.intake.rows import first_revision, pair_row, revision_row
 from survey_api.stores import conflicts as conflicts_store
 from survey_api.stores import duplicates as dedup_store
 from survey_api.stores import records as records_store
@@ -21,7 +22,7 @@ from survey_api.stores.duplicates import PairRow
 from survey_api.stores.records import RecordRow, RevisionRow
 from survey_api.web.access import ProjectAccess
 from sync import batch as wire
-from sync import candidates, folding
+from sync import folding
 from sync.batch import ItemResult
 from sync.folding import ObservationRow
 from sync.merge import Conflicted, changed_paths, three_way
@@ -165,32 +166,6 @@ UPDATABLE = frozenset(
 )  # fmt: skip
 
 
-def pair_row(
-    access: ProjectAccess,
-    item: Item,
-    placement: dedup.Placement,
-    snapshot: dict[str, Any] | None,
-    now: datetime,
-) -> PairRow:
-    """A review pair (undecided), or an automatic merge decided by "system" with what undo needs."""
-    assert item.form is not None and item.new_id is not None
-    merged = snapshot is not None
-    return PairRow(
-        id=uuid.uuid4(),
-        project_id=access.id,
-        form_id=item.form.id,
-        record_id=item.new_id,
-        candidate_id=placement.target,
-        score=placement.score.total,
-        breakdown=candidates.breakdown(placement.score),
-        decision="merge" if merged else None,
-        decided_by="system" if merged else None,
-        decided_at=now if merged else None,
-        kept_id=placement.target if merged else None,
-        snapshot=snapshot,
-    )
-
-
 async def apply_edits(
     db: Session,
     access: ProjectAccess,
@@ -298,37 +273,3 @@ async def apply_edits(
                 uuid=item.uuid, status=wire.REJECTED, issues=item.issues, errors=item.errors
             )
     return state, conflicts, observations
-
-
-def first_revision(record: RecordRow) -> RevisionRow:
-    """Revision 1 from a new record's row; otherwise written by the update that first moves the record
-    on (migration 0003), so intake writes none for records that stay at revision 1."""
-    return RevisionRow(
-        record_id=record.id,
-        revision=1,
-        kind="create",
-        submission_uuid=record.submission_uuid,
-        user_id=record.created_by,
-        answers=record.answers,
-        changed=[],
-    )
-
-
-def revision_row(
-    record_id: uuid.UUID,
-    revision: int,
-    kind: str,
-    item: Item | None,
-    access: ProjectAccess,
-    answers: dict[str, Any] | None,
-    changed: list[str],
-) -> RevisionRow:
-    return RevisionRow(
-        record_id=record_id,
-        revision=revision,
-        kind=kind,
-        submission_uuid=item.uuid if item else None,
-        user_id=access.user.id,
-        answers=answers,
-        changed=changed,
-    )

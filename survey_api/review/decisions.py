@@ -12,8 +12,8 @@ from survey_api.db import tables
 from survey_api.db.session import Session
 from survey_api.errors import Conflict, Invalid
 from survey_api.intake import placement as dedup
-from survey_api.intake.edits import revision_row
 from survey_api.intake.items import Validators
+from survey_api.intake.rows import revision_row
 from survey_api.stores import duplicates as store
 from survey_api.stores import forms
 from survey_api.stores import records as records_store
