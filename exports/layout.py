@@ -46,11 +46,10 @@ _KINDS: dict[str, Kind] = {
 
 def metadata_columns(definitions: Sequence[FormDefinition]) -> list[Column]:
     """`_start`, `_end`, `_device`, ... for the metadata any version records, in one fixed order."""
-    kinds = {kind for defn in definitions for kind in getattr(defn, "metadata", {}).values()}
-    known = getattr(model, "METADATA_KINDS", ())
+    kinds = {kind for defn in definitions for kind in defn.metadata.values()}
     return [
         Column(path=model.metadata_column(kind), type=METADATA_TYPES.get(kind, "text"))
-        for kind in known
+        for kind in model.METADATA_KINDS
         if kind in kinds
     ]
 

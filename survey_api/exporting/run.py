@@ -7,6 +7,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from exports.geojson import Features, GeometryError
 from exports.rows import Flattener, Options, Record
 from exports.schema import Schema
 from forms.errors import Problem
-from forms.model import load_definition
+from forms.model import METADATA_COLUMNS, METADATA_KINDS, load_definition
 from survey_api.db.session import Session, Sessions, unit_of_work
 from survey_api.errors import Invalid, NotFound
 from survey_api.exporting.bridge import Bridge
@@ -27,6 +28,8 @@ from survey_api.exporting.params import MEDIA_TYPES, ExportParams
 from survey_api.stores import exports as exports_store
 from survey_api.stores import forms as forms_store
 from survey_api.web.access import ProjectAccess
+
+METADATA_COLUMN = dict(zip(METADATA_KINDS, METADATA_COLUMNS, strict=True))
 
 
 class Prepared(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,23 +119,37 @@ def writer(prepared: Prepared) -> Callable[[Iterator[Record]], Iterator[bytes]]:
 
 def record_of(row: Sequence[Any]) -> Record:
     """A row of `exports_store.COLUMNS` as the export's record."""
-    rid, revision, status, version, created, updated, email, lat, lon, accuracy, answers = row
-    return Record(
-        leading={
-            "_record_id": str(rid),
-            "_revision": revision,
-            "_status": status,
-            "_version": version,
-            "_created_at": created,
-            "_updated_at": updated,
-            "_submitted_by": email,
-            "_lat": lat,
-            "_lon": lon,
-            "_accuracy": accuracy,
-        },
-        version=version,
-        answers=answers or {},
+    rid, revision, status, version, created, updated, email, lat, lon, accuracy, answers, meta = row
+    leading = {
+        "_record_id": str(rid),
+        "_revision": revision,
+        "_status": status,
+        "_version": version,
+        "_created_at": created,
+        "_updated_at": updated,
+        "_submitted_by": email,
+        "_lat": lat,
+        "_lon": lon,
+        "_accuracy": accuracy,
+    }
+    if meta:
+        leading |= {
+            METADATA_COLUMN[k]: _metadata_value(k, v) for k, v in meta.items() if k in METADATA_COLUMN
+        }
+    return Record(leading=leading, version=version, answers=answers or {})
+
+
+def _metadata_value(kind: str, value: Any) -> Any:
+    """`start`/`end` as datetimes and `today` as a date (stored as ISO text), so Excel gets dates."""
+    parse = {"start": datetime.fromisoformat, "end": datetime.fromisoformat, "today": date.fromisoformat}.get(
+        kind
     )
+    if parse is None or not isinstance(value, str):
+        return value
+    try:
+        return parse(value)
+    except ValueError:
+        return value
 
 
 async def stream(

@@ -38,6 +38,7 @@ COLUMNS = (
     Record.lon,
     Record.accuracy,
     Record.answers,
+    Record.meta,
 )
 """The row an export reads per record, in this order."""
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import json
 import uuid
 from typing import Any
 
 import msgspec
+import openpyxl
 from httpx import AsyncClient
 
 from tests.factories import SYNC, Person, batch, submission
@@ -177,3 +181,25 @@ async def test_metadata_are_no_content_a_double_tap_is_caught_and_the_survivor_k
     assert second["record_id"] == first["record_id"]
     assert (await record(client, coordinator, first["record_id"]))["metadata"] == TYPED
     assert uuid.UUID(first["record_id"])
+
+
+async def test_exports_show_metadata_as_leading_columns_typed(client: AsyncClient, member) -> None:
+    coordinator, volunteer = await member("coordinator", pii=True), await member("volunteer")
+    await publish(client, coordinator)
+    [result] = await push(client, volunteer, walk({**ANSWERS, **SENT}))
+    assert result["status"] == "accepted", result
+    got = await client.get(f"{BASE}/forms/walk/export.xlsx", headers=coordinator.headers)
+    assert got.status_code == 200, got.text
+    rows = list(openpyxl.load_workbook(io.BytesIO(got.content))["walk"].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[10:15] == ["_start", "_end", "_today", "_device", "_username"]
+    row = dict(zip(header, rows[1], strict=True))
+    assert row["_start"] == dt.datetime(2026, 11, 20, 9, 12)  # Excel's local time, in Asia/Bangkok
+    assert row["_today"] == dt.datetime(2026, 11, 20)  # openpyxl reads an Excel date as a datetime
+    assert row["_device"] == "collect:Xy12Ab" and row["_username"] == "somchai"
+    assert "start" not in header and "deviceid" not in header
+    features = json.loads(
+        (await client.get(f"{BASE}/forms/walk/export.geojson", headers=coordinator.headers)).content
+    )["features"]
+    assert features[0]["properties"]["_start"] == "2026-11-20T09:12:00+07:00"
+    assert features[0]["properties"]["_device"] == "collect:Xy12Ab"
