@@ -12,7 +12,6 @@ import msgspec
 from cityindex import shapes
 from cityindex.errors import CityIndexError, summary
 from cityindex.locator import Locator
-from cityindex.projection import area_km2
 from forms.errors import Problem
 
 MAX_FEATURES = 50_000
@@ -50,8 +49,8 @@ def read_layer(collection: Any) -> Layer:
     """Every area of a JSON-decoded FeatureCollection, or a LayerError listing all that is wrong."""
     features = _features(collection)
     problems: list[Problem] = []
-    warnings: list[Problem] = []
-    areas: list[Area] = []
+    labels: list[tuple[str, str | None, dict[str, str] | None, str]] = []
+    parsed: list[shapes.Shape] = []
     first_of: dict[str, int] = {}
     budget = shapes.Budget(MAX_VERTICES)
     for i, feature in enumerate(features):
@@ -64,18 +63,13 @@ def read_layer(collection: Any) -> Layer:
         code, name, names, found = _labels(properties, [*loc, "properties"], i)
         problems += found
         who = f"feature {i} ({code!r})" if code else f"feature {i}"
-        if code:
-            if code in first_of:
-                message = f"{who}: code {code!r} is already feature {first_of[code]}'s"
-                problems.append(
-                    Problem(loc=[*loc, "properties", "code"], code="duplicate_code", message=message)
-                )
-            else:
-                first_of[code] = i
+        if code and code in first_of:
+            message = f"{who}: code {code!r} is already feature {first_of[code]}'s"
+            problems.append(Problem(loc=[*loc, "properties", "code"], code="duplicate_code", message=message))
+        elif code:
+            first_of[code] = i
         try:
-            geometry, warning = shapes.repair(
-                shapes.build(feature.get("geometry"), [*loc, "geometry"], budget), [*loc, "geometry"]
-            )
+            parsed.append(shapes.parse(feature.get("geometry"), [*loc, "geometry"], budget))
         except shapes.Bad as bad:
             problems.append(Problem(loc=bad.loc, code=bad.code, message=f"{who}: {bad.message}"))
             if bad.code == "too_many_vertices":
@@ -83,18 +77,24 @@ def read_layer(collection: Any) -> Layer:
                 problems.append(Problem(loc=["features"], code="too_many_vertices", message=message))
                 break
             continue
-        if warning is not None:
-            warnings.append(msgspec.structs.replace(warning, message=f"{who}: {warning.message}"))
-        areas.append(
-            Area(
-                code=code or "",
-                name=name,
-                geometry=shapes.to_geojson(geometry),
-                area_km2=area_km2(geometry),
-                names=names,
+        labels.append((code or "", name, names, who))
+    areas: list[Area] = []
+    warnings: list[Problem] = []
+    for (code, name, names, who), result in zip(labels, shapes.measure(parsed), strict=True):
+        if isinstance(result, shapes.Bad):
+            problems.append(Problem(loc=result.loc, code=result.code, message=f"{who}: {result.message}"))
+            continue
+        if result.warning is not None:
+            warnings.append(
+                msgspec.structs.replace(result.warning, message=f"{who}: {result.warning.message}")
             )
+        areas.append(
+            Area(code=code, name=name, geometry=result.geometry, area_km2=result.area_km2, names=names)
         )
     if problems:
+        problems.sort(
+            key=lambda p: p.loc[1] if len(p.loc) > 1 and isinstance(p.loc[1], int) else len(features)
+        )
         raise LayerError(problems)
     return Layer(areas=areas, warnings=warnings)
 

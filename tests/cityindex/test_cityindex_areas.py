@@ -195,3 +195,21 @@ def test_codes_and_names_are_checked_text():
         (["features", 3, "properties", "name", "th"], "invalid_name"),
         (["features", 4, "properties", "code"], "missing_code"),
     ]
+
+
+def test_altitudes_are_dropped_and_a_multipolygon_names_its_bad_polygon():
+    with_altitude = [[*position, 212.5] for position in ring(LON0, LAT0, LON0 + SIDE, LAT0 + SIDE)]
+    layer = read_layer(collection(feature("A", [with_altitude])))
+    assert layer.areas[0].geometry["coordinates"] == [[ring(LON0, LAT0, LON0 + SIDE, LAT0 + SIDE)]]
+    good = [ring(LON0, LAT0, LON0 + SIDE, LAT0 + SIDE)]
+    open_ring = [[*ring(LON0, LAT0 + 0.02, LON0 + SIDE, LAT0 + 0.03)[:-1], [LON0, LAT0 + 0.025]]]
+    far = ring(LON0, LAT0, LON0 + SIDE, LAT0 + SIDE)
+    far[1] = [LON0, 91.0]
+    with pytest.raises(LayerError) as caught:
+        read_layer(collection(feature("M", [good, open_ring, [far]], kind="MultiPolygon")))
+    assert [(p.loc, p.code) for p in caught.value.problems] == [
+        (
+            ["features", 0, "geometry", "coordinates", 1, 0],
+            "unclosed_ring",
+        )  # the first problem of the feature
+    ]
