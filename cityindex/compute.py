@@ -61,8 +61,8 @@ def compute(
     settings: IndexSettings, areas: Sequence[Area], tally: Tally, *, seed: int = 0, draws: int = 1000
 ) -> IndexResult:
     """One row per area, in layer order."""
-    if tally.n_areas != len(areas):
-        raise ValueError(f"the tally counted {tally.n_areas} areas, the layer has {len(areas)}")
+    if tally.n_areas != len(areas) or [s.indicator for s in tally.sums] != settings.indicators:
+        raise ValueError("the tally was made for other settings or another layer")
     km2 = np.array([area.area_km2 for area in areas], dtype=np.float64)
     notes: list[str] = []
     values = (

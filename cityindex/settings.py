@@ -52,7 +52,9 @@ class Indicator(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         ]
         | None
     ) = None
-    """Only records whose answer at each path is the value or one of the values (all paths must hold)."""
+    """Only records whose answer at each path is the value or one of the values (every path must
+    hold; a select_multiple holds if it contains one). Compared as text: a number or true/false given
+    here becomes its text on decoding, and 3 matches an answer of 3 or 3.0 (see `text`)."""
     direction: Literal["higher_better", "lower_better"] = "higher_better"
     weight: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 1.0
     group: Text | None = None
@@ -108,7 +110,7 @@ def decode_settings(raw: Any) -> IndexSettings:
         elif isinstance(key, str):
             first_of[key] = i
         try:
-            indicator = msgspec.convert(item, Indicator)
+            indicator = msgspec.convert(_where_as_text(item), Indicator)
         except msgspec.ValidationError as error:
             problems.append(_problem(loc, error))
             continue
@@ -117,6 +119,33 @@ def decode_settings(raw: Any) -> IndexSettings:
     if problems:
         raise SettingsError(problems)
     return msgspec.structs.replace(msgspec.convert(top, IndexSettings), indicators=indicators)
+
+
+def text(answer: Any) -> str:
+    """An answer as `where` compares it: text as is, 3 and 3.0 as "3", True as "true"."""
+    if type(answer) is str:
+        return answer
+    if isinstance(answer, bool):
+        return "true" if answer else "false"
+    if isinstance(answer, float) and answer.is_integer():
+        return str(int(answer))
+    return str(answer)
+
+
+def _where_as_text(item: Any) -> Any:
+    """The indicator with the numbers and booleans of its `where` as text (others left to fail)."""
+    if not isinstance(item, dict) or not isinstance(item.get("where"), dict):
+        return item
+
+    def plain(value: Any) -> Any:
+        scalar = isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value))
+        return text(value) if scalar else value
+
+    where = {
+        path: [plain(v) for v in wanted] if isinstance(wanted, list) else plain(wanted)
+        for path, wanted in item["where"].items()
+    }
+    return {**item, "where": where}
 
 
 def check_indicator(ind: Indicator) -> list[Problem]:

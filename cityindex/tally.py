@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cityindex.settings import IndexSettings, Indicator
+from cityindex.settings import IndexSettings, Indicator, text
 
 
 class Sums:
@@ -149,17 +149,6 @@ def _matches(where: tuple[tuple[str, frozenset[str]], ...], values: Mapping[str,
         elif answer is None or text(answer) not in wanted:
             return False
     return True
-
-
-def text(answer: Any) -> str:
-    """An answer as `where` compares it: text as is, 3 and 3.0 as "3", True as "true"."""
-    if type(answer) is str:
-        return answer
-    if isinstance(answer, bool):
-        return "true" if answer else "false"
-    if isinstance(answer, float) and answer.is_integer():
-        return str(int(answer))
-    return str(answer)
 
 
 def _texts(column: Sequence[Any] | None, n: int) -> list[Any]:

@@ -244,3 +244,22 @@ def test_batches_and_single_records_agree_on_any_answers(records, size):
     one_by_one = run(ALL_AGGREGATES, records, draws=20)
     batched = by_batches(records, ALL_AGGREGATES, size, draws=20)
     assert msgspec.json.encode(batched.rows) == msgspec.json.encode(one_by_one.rows)
+
+
+def test_a_where_on_a_number_matches_it_and_a_foreign_tally_is_refused():
+    records = [
+        (0, {"floors": 2}),
+        (0, {"floors": 2.0}),
+        (0, {"floors": "2"}),
+        (0, {"floors": 3}),
+        (1, {"floors": None}),
+    ]
+    raw = [
+        {"key": "two", "label": "Two floors", "form": "walk", "aggregate": "count", "where": {"floors": 2}}
+    ]
+    a, b, _ = run(raw, records).rows
+    assert (a.values["two"], b.values["two"]) == (3, 0)
+    with pytest.raises(ValueError, match="other settings"):
+        compute(decode_settings(raw), AREAS, Tally(decode_settings(ALL_AGGREGATES), len(AREAS)))
+    with pytest.raises(ValueError, match="another layer"):
+        compute(decode_settings(raw), AREAS[:2], Tally(decode_settings(raw), len(AREAS)))

@@ -140,3 +140,11 @@ def test_indicators_are_checked_against_the_forms():
     ]
     messages = [p.message for p in check_against_forms(settings, forms)]
     assert "'closed' is not a choice of 'state' (ok, blocked)" in messages[3]
+
+
+def test_where_values_given_as_numbers_or_booleans_are_compared_as_text():
+    settings = decode_settings([COUNT | {"where": {"floors": [2, 3.0], "shaded": True, "kind": "shop"}}])
+    assert settings.indicators[0].where == {"floors": ["2", "3"], "shaded": "true", "kind": "shop"}
+    assert problems_of([COUNT | {"where": {"floors": {"gt": 2}}}]) == [
+        (["indicators", 0, "where"], "invalid_value")
+    ]
