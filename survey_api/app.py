@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -13,7 +14,9 @@ from survey_api.db.engine import make_engine
 from survey_api.db.session import Sessions, make_sessionmaker, provide_db
 from survey_api.intake.items import Validators
 from survey_api.intake.pool import Helpers, default_processes
+from survey_api.jobs.worker import Worker
 from survey_api.routes.duplicates import DuplicateController
+from survey_api.routes.export_jobs import ExportJobController
 from survey_api.routes.exports import ExportController
 from survey_api.routes.form_media import FormMediaController
 from survey_api.routes.forms import FormController
@@ -41,6 +44,7 @@ API_CONTROLLERS = [
     DuplicateController,
     QuarantineController,
     ExportController,
+    ExportJobController,
 ]
 
 
@@ -66,9 +70,16 @@ def create_app(settings: Settings, *, sessionmaker: Sessions | None = None) -> L
         if processes > 0:
             app.state.helpers = Helpers(settings.database_url, processes, settings.max_text_bytes)
             await app.state.helpers.start()
+        worker = None
+        if settings.worker:  # jobs run here too, so one process is a whole server
+            ttl = timedelta(hours=settings.export_ttl_h)
+            worker = Worker(settings.database_url, app.state.sessionmaker, settings.data_dir, ttl)
+            await worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             if app.state.helpers is not None:
                 await app.state.helpers.close()
             await engine.dispose()

@@ -171,6 +171,43 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run jobs from the queue (export jobs, and the deletion of expired files) until SIGTERM or Ctrl-C."""
+    from datetime import timedelta
+
+    from survey_api.db.engine import make_engine
+    from survey_api.db.session import make_sessionmaker
+    from survey_api.jobs.worker import GRACE_S, Worker
+
+    async def work(url: str) -> None:
+        engine = make_engine(url, pool_size=4)
+        ttl = timedelta(hours=settings.export_ttl_h)
+        worker = Worker(url, make_sessionmaker(engine), settings.data_dir, ttl)
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await worker.start()
+        print("survey-api worker: taking jobs (Ctrl-C or SIGTERM stops it)", file=sys.stderr, flush=True)
+        try:
+            await stop.wait()
+        finally:
+            print(
+                f"Stopping: running jobs get {GRACE_S:g} s to finish, then go back on the queue.",
+                file=sys.stderr,
+                flush=True,
+            )
+            await worker.stop()
+            await engine.dispose()
+
+    try:
+        with database(settings) as resolved:
+            migrate(resolved)
+            asyncio.run(work(resolved.database_url or ""))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def refuse_user(args: argparse.Namespace) -> str | None:
     """Why POST /users would refuse this user, in a sentence; None when it would create them."""
     from survey_api.routes.users import NewUser
@@ -223,6 +260,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--labels", action="store_true", help="labels instead of names and choice values")
     export.add_argument("--geometry", help="GeoJSON: a geopoint, geotrace or geoshape field as the geometry")
     export.set_defaults(run=cmd_export)
+
+    worker = sub.add_parser(
+        "worker", help="run export jobs from the queue until stopped (serve runs one in-process too)"
+    )
+    worker.set_defaults(run=cmd_worker)
     return top
 
 

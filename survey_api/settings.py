@@ -10,6 +10,7 @@ import msgspec
 
 MAX_BODY_MB = 1024  # a request body is held in memory while it is judged
 MAX_TEXT_KB = 16 * 1024  # one text answer
+EXPORT_TTL_H = (1, 720)  # hours an export job's file is kept: an hour to a month
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -22,6 +23,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     intake_processes: int | None = (
         None  # helpers judging batches (`survey_api.intake.pool`); None: one per core
     )
+    export_ttl_h: int = 24  # hours an export job's file is kept
+    worker: bool = True  # `serve` runs a job worker in its process
 
     @property
     def max_body_bytes(self) -> int:
@@ -62,6 +65,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"SURVEY_INTAKE_PROCESSES must be a whole number from 0 (judge batches in the server process) "
             f"to 64, not {processes!r}"
         )
+    ttl = get("SURVEY_EXPORT_TTL_H")
+    low, high = EXPORT_TTL_H
+    if ttl is not None and not (ttl.isdigit() and low <= int(ttl) <= high):
+        raise SettingsError(
+            f"SURVEY_EXPORT_TTL_H must be a whole number of hours from {low} to {high}, not {ttl!r}"
+        )
+    worker = get("SURVEY_WORKER")
+    if worker is not None and worker not in ("0", "1"):
+        raise SettingsError(
+            f"SURVEY_WORKER must be 1 (serve runs a job worker) or 0 (it does not), not {worker!r}"
+        )
     return Settings(
         database_url=normalise_url(get("SURVEY_DATABASE_URL")),
         data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
@@ -69,6 +83,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_mb=max_body_mb,
         max_text_kb=int(max_text) if max_text is not None else 64,
         intake_processes=int(processes) if processes is not None else None,
+        export_ttl_h=int(ttl) if ttl is not None else 24,
+        worker=worker != "0",
     )
 
 

@@ -71,8 +71,12 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Apply every migration up to head (blocking; call it before the event loop serves)."""
+    """Apply every migration up to head, then install or upgrade the job queue's schema (blocking;
+    call it before the event loop serves)."""
+    from survey_api.db import queue
+
     command.upgrade(alembic_config(url), "head")
+    asyncio.run(queue.install(url))
 
 
 async def migrate_async(url: str) -> None:

@@ -25,3 +25,24 @@ def test_a_bad_intake_processes_value_is_named(value: str):
 def test_a_bad_body_limit_is_named():
     with pytest.raises(SettingsError, match="SURVEY_MAX_BODY_MB"):
         load_settings({"SURVEY_MAX_BODY_MB": "lots"})
+
+
+def test_export_files_are_kept_a_day_and_serve_runs_a_worker_by_default():
+    settings = load_settings({})
+    assert (settings.export_ttl_h, settings.worker) == (24, True)
+    chosen = load_settings({"SURVEY_EXPORT_TTL_H": "720", "SURVEY_WORKER": "0"})
+    assert (chosen.export_ttl_h, chosen.worker) == (720, False)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SURVEY_EXPORT_TTL_H", "0"),
+        ("SURVEY_EXPORT_TTL_H", "721"),
+        ("SURVEY_EXPORT_TTL_H", "1.5"),
+        ("SURVEY_WORKER", "yes"),
+    ],
+)
+def test_a_bad_export_ttl_or_worker_value_is_named(name: str, value: str):
+    with pytest.raises(SettingsError, match=f"{name} .*{value!r}"):
+        load_settings({name: value})

@@ -44,7 +44,7 @@ def prepare(server: Server, token: str) -> tuple[dict[str, str], dict[str, Any]]
 
         def call(method: str, path: str, body: Any = None) -> Any:
             response = api.request(method, f"/api/v1{path}", json=body)
-            if response.status_code not in (200, 201):
+            if response.status_code not in (200, 201, 202):
                 raise SystemExit(f"setting up the run failed:\n{server.explain(response)}")
             return response.json()
 
@@ -70,6 +70,8 @@ def prepare(server: Server, token: str) -> tuple[dict[str, str], dict[str, Any]]
         quarantined = call("GET", f"/projects/{PROJECT}/quarantine")["items"]
         known |= {"pair_id": pairs[0]["id"]} if pairs else {}
         known |= {"submission_id": quarantined[0]["id"]} if quarantined else {}
+        job = call("POST", f"/projects/{PROJECT}/exports", {"form": form["key"], "format": "csv"})
+        known |= {"job_id": job["id"]}  # done by the server's worker within moments, then downloadable
     return login, known
 
 

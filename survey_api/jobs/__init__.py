@@ -1,0 +1,1 @@
+"""Jobs off the request: the queue's workers and what they run."""
