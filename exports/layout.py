@@ -48,7 +48,11 @@ def metadata_columns(definitions: Sequence[FormDefinition]) -> list[Column]:
     """`_start`, `_end`, `_device`, ... for the metadata any version records, in one fixed order."""
     kinds = {kind for defn in definitions for kind in defn.metadata.values()}
     return [
-        Column(path=model.metadata_column(kind), type=METADATA_TYPES.get(kind, "text"))
+        Column(
+            path=model.metadata_column(kind),
+            type=METADATA_TYPES.get(kind, "text"),
+            sensitive=kind in model.PERSONAL_METADATA,
+        )
         for kind in model.METADATA_KINDS
         if kind in kinds
     ]

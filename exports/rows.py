@@ -130,6 +130,8 @@ class Flattener:
         common cases (a value already of the column's type) answered without its general walk."""
         path, source, part, kind = column.path, column.source, column.part, column.type
         if not source:
+            if column.sensitive and not self.options.pii:  # personal metadata (`_phonenumber`, ...)
+                return lambda leading, values: None
             return lambda leading, values: leading.get(path)
         if column.sensitive and not self.options.pii:
             return lambda leading, values: None

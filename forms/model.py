@@ -33,6 +33,8 @@ METADATA_KINDS = (
 _METADATA_COLUMN_NAMES = {"deviceid": "_device"}
 METADATA_COLUMNS = tuple(_METADATA_COLUMN_NAMES.get(kind, f"_{kind}") for kind in METADATA_KINDS)
 """The export columns of METADATA_KINDS, in their order (`_start`, `_end`, `_today`, `_device`, …)."""
+PERSONAL_METADATA = frozenset({"phonenumber", "email", "simserial", "subscriberid"})
+"""Metadata that identify a person (the volunteer's phone and account): shown only to callers with `pii`."""
 MAX_DEPTH = 32
 """Groups and repeats nest at most this deep: far beyond any real form, well within every walk's reach."""
 

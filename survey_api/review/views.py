@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from forms.model import PERSONAL_METADATA
 from survey_api.db import tables
 from survey_api.db.session import Session
 from survey_api.intake.items import Validators
@@ -24,7 +25,8 @@ class Location(msgspec.Struct, frozen=True, kw_only=True):
 METADATA = (
     "What the tablet recorded about the submission that made the record (or last edited it offline),"
     " by kind: `start` and `end` (RFC 3339 in UTC), `today` (a date), `deviceid`, `username`,"
-    " `phonenumber`, `email`, `simserial`, `subscriberid`, `audit`; null when it sent none."
+    " `phonenumber`, `email`, `simserial`, `subscriberid` (these four null without `pii`), `audit`;"
+    " null when it sent none."
 )
 
 
@@ -59,10 +61,10 @@ async def records(
         versions = await forms.versions_named(db, keys)
         for v in versions:
             hidden[(v.form_id, v.version)] = frozenset(validators.get(v, access.timezone).sensitive_paths)
-    return [view(r, key, hidden.get((r.form_id, r.form_version), frozenset())) for r, key in rows]
+    return [view(r, key, hidden.get((r.form_id, r.form_version), frozenset()), access.pii) for r, key in rows]
 
 
-def view(row: tables.Record, form_key: str, hidden: frozenset[str]) -> Record:
+def view(row: tables.Record, form_key: str, hidden: frozenset[str], pii: bool) -> Record:
     location = None
     if row.lat is not None and row.lon is not None:
         location = Location(lat=row.lat, lon=row.lon, accuracy=row.accuracy)
@@ -80,8 +82,13 @@ def view(row: tables.Record, form_key: str, hidden: frozenset[str]) -> Record:
         duplicate_of=row.duplicate_of,
         merged_into=row.merged_into,
         observations=row.observations,
-        metadata=row.meta,
+        metadata=row.meta if pii or not row.meta else masked_metadata(row.meta),
     )
+
+
+def masked_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata a caller without `pii` sees: the phone and account ones null."""
+    return {kind: None if kind in PERSONAL_METADATA else value for kind, value in meta.items()}
 
 
 def mask(answers: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:

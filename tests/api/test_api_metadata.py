@@ -203,3 +203,27 @@ async def test_exports_show_metadata_as_leading_columns_typed(client: AsyncClien
     )["features"]
     assert features[0]["properties"]["_start"] == "2026-11-20T09:12:00+07:00"
     assert features[0]["properties"]["_device"] == "collect:Xy12Ab"
+
+
+async def test_phone_and_account_metadata_are_personal_data(client: AsyncClient, member) -> None:
+    coordinator, volunteer = await member("coordinator", pii=True), await member("volunteer")
+    analyst = await member("analyst")
+    survey = [*SURVEY, ["phonenumber", "phonenumber", None], ["email", "email", None]]
+    data = build_xlsx(survey, None, SETTINGS)
+    created = await client.post(
+        f"{BASE}/forms", files={"file": ("walk.xlsx", data, XLSX)}, headers=coordinator.headers
+    )
+    assert created.status_code == 201, created.text
+    assert (
+        await client.post(f"{BASE}/forms/walk/versions/1/publish", headers=coordinator.headers)
+    ).is_success
+    personal = {"phonenumber": "0812345678", "email": "somchai@example.org"}
+    [result] = await push(client, volunteer, walk({**ANSWERS, **SENT, **personal}))
+    seen = (await record(client, coordinator, result["record_id"]))["metadata"]
+    withheld = (await record(client, analyst, result["record_id"]))["metadata"]
+    assert seen["phonenumber"] == "0812345678" and seen["email"] == "somchai@example.org"
+    assert withheld["phonenumber"] is None and withheld["email"] is None
+    assert withheld["username"] == "somchai"  # the collector's name is not personal data here
+    for who, phone in ((coordinator, "0812345678"), (analyst, None)):
+        got = await client.get(f"{BASE}/forms/walk/export.geojson", headers=who.headers)
+        assert json.loads(got.content)["features"][0]["properties"]["_phonenumber"] == phone
