@@ -1,7 +1,10 @@
 """A layer of areas (districts, blocks) read from GeoJSON, checked, repaired and measured.
 
-`name` may be text or a {language: text} map (`{"th": "...", "en": "..."}`): `Area.name` is then the
-map's first text and `Area.names` the whole map, for labels in the reader's language.
+`properties.code` is text of 1 to 255 characters without control characters (a whole number, as
+official layers often have, becomes its text), unique in the layer. `properties.name` may be text or
+a {language: text} map (`{"th": "...", "en": "..."}`): `Area.name` is then the map's first text and
+`Area.names` the whole map, for labels in the reader's language. Limits: MAX_FEATURES features,
+MAX_VERTICES positions in all; polygons crossing the antimeridian must be split (RFC 7946).
 """
 
 import unicodedata
@@ -25,7 +28,8 @@ class Area(msgspec.Struct, frozen=True):
     code: str
     name: str | None
     geometry: dict
-    """A GeoJSON MultiPolygon, valid (repaired if it needed it), 2D."""
+    """A GeoJSON MultiPolygon, valid (repaired if it needed it), 2D; a ring given as plain
+    [lon, lat] pairs is the input's own list, not a copy."""
     area_km2: float
     """Ellipsoidal area (WGS 84) through an equal-area projection: see `cityindex.projection`."""
     names: dict[str, str] | None = None

@@ -60,7 +60,9 @@ class IndexResult(msgspec.Struct, frozen=True, kw_only=True):
 def compute(
     settings: IndexSettings, areas: Sequence[Area], tally: Tally, *, seed: int = 0, draws: int = 1000
 ) -> IndexResult:
-    """One row per area, in layer order."""
+    """One row per area, in layer order; `seed` and `draws` drive the rank intervals (draws=0: none)."""
+    if draws < 0:
+        raise ValueError("draws must be 0 or more")
     if tally.n_areas != len(areas) or [s.indicator for s in tally.sums] != settings.indicators:
         raise ValueError("the tally was made for other settings or another layer")
     km2 = np.array([area.area_km2 for area in areas], dtype=np.float64)
