@@ -15,12 +15,14 @@ from survey_api.db.session import Sessions, make_sessionmaker, provide_db
 from survey_api.intake.items import Validators
 from survey_api.intake.pool import Helpers, default_processes
 from survey_api.jobs.worker import Worker
+from survey_api.routes.areas import AreaController
 from survey_api.routes.duplicates import DuplicateController
 from survey_api.routes.export_jobs import ExportJobController
 from survey_api.routes.exports import ExportController
 from survey_api.routes.form_media import FormMediaController
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
+from survey_api.routes.index import IndexController
 from survey_api.routes.projects import ProjectController
 from survey_api.routes.quarantine import QuarantineController
 from survey_api.routes.records import RecordController, ReviewController
@@ -44,6 +46,8 @@ API_CONTROLLERS = [
     DuplicateController,
     QuarantineController,
     ExportController,
+    AreaController,
+    IndexController,
     ExportJobController,
 ]
 

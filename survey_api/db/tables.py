@@ -300,27 +300,6 @@ class Conflict(Base):
     created_at: Mapped[datetime] = created()
 
 
-class Area(Base):
-    __tablename__ = "areas"
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    layer: Mapped[str] = mapped_column(Text)
-    code: Mapped[str] = mapped_column(Text)
-    name: Mapped[str | None] = mapped_column(Text)
-    geometry: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    __table_args__ = (UniqueConstraint("project_id", "layer", "code"),)
-
-
-class Indicator(Base):
-    __tablename__ = "indicators"
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
-    )
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
-
-
 LIVE_RESCAN = "kind = 'dedup_rescan' AND status IN ('queued', 'running')"
 
 
@@ -348,6 +327,39 @@ class Job(Base):
             postgresql_where=text(LIVE_RESCAN),
         ),
     )
+
+
+class Area(Base):
+    """One area of a project's layer (0008), in the layer's order; its polygons as GeoJSON."""
+
+    __tablename__ = "areas"
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(Text)
+    names: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    area_km2: Mapped[float] = mapped_column(Double)
+    min_lon: Mapped[float] = mapped_column(Double)
+    min_lat: Mapped[float] = mapped_column(Double)
+    max_lon: Mapped[float] = mapped_column(Double)
+    max_lat: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[datetime] = created()
+
+
+class ProjectIndicators(Base):
+    """The index's settings of a project (0008): indicators, aggregation, minimum coverage."""
+
+    __tablename__ = "project_indicators"
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = created()
 
 
 class AuditEntry(Base):

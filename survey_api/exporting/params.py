@@ -48,6 +48,8 @@ class ExportParams(msgspec.Struct, frozen=True, kw_only=True):
     lang: str | None = None
     labels: bool = False
     geometry: str | None = None
+    area: tuple[str, str] | None = None
+    """(layer, code): only records located in that area (its border included)."""
 
 
 def check(request: ExportRequest, format: str | None = None) -> ExportParams:
@@ -74,9 +76,17 @@ def check(request: ExportRequest, format: str | None = None) -> ExportParams:
     if since is not None and until is not None and until <= since:
         bad("until", "empty_window", "until must be after since")
     bbox = _bbox(request.bbox, bad)
-    if request.area is not None:
-        layer = request.area.partition(":")[0]
-        bad("area", "unknown_layer", f"no area layer {layer!r} in this project (it has no area layers yet)")
+    area = None
+    if request.area:
+        layer, colon, code = request.area.partition(":")
+        if colon and layer and code:
+            area = (layer, code)
+        else:
+            bad(
+                "area",
+                "bad_area",
+                f"area is LAYER:CODE (a layer of the project and an area's code), not {request.area!r}",
+            )
     if problems:
         raise Invalid("Some export parameters are not valid.", problems)
     return ExportParams(
@@ -85,6 +95,7 @@ def check(request: ExportRequest, format: str | None = None) -> ExportParams:
         lang=request.lang or None,
         labels=bool(labels),
         geometry=request.geometry or None,
+        area=area,
     )
 
 

@@ -13,7 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+import numpy as np
 
+from cityindex.areas import Area, Locator
 from exports import csvs as csv_writer
 from exports import geojson, layout, xlsx
 from exports.geojson import Features, GeometryError
@@ -21,12 +23,15 @@ from exports.rows import Flattener, Options, Record
 from exports.schema import Schema
 from forms.errors import Problem
 from forms.model import METADATA_COLUMNS, METADATA_KINDS, load_definition
+from survey_api.db import tables
 from survey_api.db.session import Session, Sessions, unit_of_work
 from survey_api.errors import Invalid, NotFound
 from survey_api.exporting.bridge import Bridge
 from survey_api.exporting.params import MEDIA_TYPES, ExportParams
+from survey_api.stores import areas as areas_store
 from survey_api.stores import exports as exports_store
 from survey_api.stores import forms as forms_store
+from survey_api.stores.exports import Filters
 from survey_api.web.access import ProjectAccess
 
 METADATA_COLUMN = dict(zip(METADATA_KINDS, METADATA_COLUMNS, strict=True))
@@ -43,6 +48,9 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str
     total: int
     """Records the filters match when the export starts (its progress is counted against it)."""
+    area: tuple[list[Area], int] | None = None
+    """`area=LAYER:CODE` as its layer and the area's place in it: only records located there (as the
+    index locates them: a point on a border shared by two areas belongs to the first) are exported."""
 
     @property
     def extension(self) -> str:
@@ -77,6 +85,9 @@ async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportPa
             raise Invalid(
                 str(exc), [Problem(loc=["query", "geometry"], code="not_a_geometry", message=str(exc))]
             ) from None
+    area = await area_of(db, access, params) if params.area else None
+    if area is not None:
+        params = msgspec.structs.replace(params, filters=within(params.filters, area))
     return Prepared(
         project=access.slug,
         form_id=form.id,
@@ -85,7 +96,42 @@ async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportPa
         options=options,
         timezone=access.timezone,
         total=await exports_store.count(db, form.id, params.filters),
+        area=(await layer_of(db, access, area.layer), area.position) if area is not None else None,
     )
+
+
+async def area_of(db: Session, access: ProjectAccess, params: ExportParams) -> tables.Area:
+    """The area `area=LAYER:CODE` names; a 422 naming the unknown layer or code."""
+    assert params.area is not None
+    layer, code = params.area
+    found = await areas_store.one(db, access.id, layer, code)
+    if found is None:
+        layers = [name for name, _, _ in await areas_store.layers(db, access.id)]
+        message = (
+            f"no area {code!r} in layer {layer!r}"
+            if layer in layers
+            else f"no area layer {layer!r} in this project ({', '.join(layers) or 'it has none yet'})"
+        )
+        raise Invalid(message, [Problem(loc=["query", "area"], code="unknown_area", message=message)])
+    return found
+
+
+async def layer_of(db: Session, access: ProjectAccess, layer: str) -> list[Area]:
+    rows = await areas_store.layer(db, access.id, layer)
+    return [Area(code=r.code, name=r.name, geometry=r.geometry, area_km2=r.area_km2) for r in rows]
+
+
+def within(filters: Filters, area: tables.Area) -> Filters:
+    """The filters narrowed to the area's bounding box (the database's part of the point-in-polygon)."""
+    box = (area.min_lon, area.min_lat, area.max_lon, area.max_lat)
+    if filters.bbox is not None:
+        box = (
+            max(box[0], filters.bbox[0]),
+            max(box[1], filters.bbox[1]),
+            min(box[2], filters.bbox[2]),
+            min(box[3], filters.bbox[3]),
+        )
+    return msgspec.structs.replace(filters, bbox=box)
 
 
 def writer(prepared: Prepared) -> Callable[[Iterator[Record]], Iterator[bytes]]:
@@ -159,8 +205,23 @@ async def stream(
     bridge = bridge or Bridge()
     async with unit_of_work(sessions) as db:
         pages = exports_store.pages(db, prepared.form_id, prepared.params.filters)
+        if prepared.area is not None:
+            pages = inside(pages, prepared.area)
         async for chunk in bridge.run(pages, writer(prepared), record_of):
             yield chunk
+
+
+async def inside(
+    pages: AsyncIterator[Sequence[Any]], area: tuple[list[Area], int]
+) -> AsyncIterator[Sequence[Any]]:
+    """The rows (of `exports_store.COLUMNS`) the index would count in the area."""
+    layer, position = area
+    locator = Locator(layer)
+    async for page in pages:
+        lons = np.array([np.nan if row[8] is None else row[8] for row in page], dtype=np.float64)
+        lats = np.array([np.nan if row[7] is None else row[7] for row in page], dtype=np.float64)
+        keep = locator.locate_many(lons, lats) == position
+        yield [row for row, kept in zip(page, keep.tolist(), strict=True) if kept]
 
 
 async def write_file(
