@@ -31,6 +31,7 @@ KIND = export_jobs.KIND
 REPORT_EVERY_S = 0.5  # progress is written at most this often ...
 HEARTBEAT_S = 5.0  # ... and at least this often while the job runs
 STALE_AFTER = timedelta(seconds=60)
+ORPHANED_AFTER = timedelta(minutes=10)  # a live job silent this long, with no queue entry, is queued again
 FOLDER = "exports"
 FIELDS = frozenset(ExportRequest.__struct_fields__)
 FAILED = (
@@ -156,8 +157,11 @@ class Progress:
 
 
 async def sweep(sessions: Sessions, data_dir: Path) -> int:
-    """Expire done jobs past their time and delete their files; how many expired."""
+    """Expire done jobs past their time and delete their files; how many expired. Jobs that lost
+    their place on the queue are put back on it."""
     async with unit_of_work(sessions) as db:
+        if adopted := await export_jobs.adopt_orphans(db, ORPHANED_AFTER):
+            log.warning("export jobs %s had lost their place on the queue; queued again", adopted)
         gone = await export_jobs.expire(db)
         for _, name in gone:
             if name:

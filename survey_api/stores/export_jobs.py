@@ -144,6 +144,26 @@ async def expire(db: AsyncSession, limit: int = 100) -> list[tuple[uuid.UUID, st
     return [(row[0], row[1]) for row in rows]
 
 
+async def adopt_orphans(db: AsyncSession, silent_for: timedelta) -> list[uuid.UUID]:
+    """Live jobs silent for `silent_for` that have no entry on the queue any more (their worker
+    failed even to put them back): queued again, so none waits forever."""
+    table = queue.settings().qualified.queue_table
+    rows = await db.execute(
+        text(
+            "UPDATE export_jobs AS j SET status = 'queued', rows = 0, progress = 0, updated_at = now()"
+            " WHERE j.kind = :kind AND j.status IN ('queued', 'running') AND j.updated_at < now() - CAST(:silent AS interval)"
+            f" AND NOT EXISTS (SELECT 1 FROM {table} AS q WHERE q.entrypoint = :kind"
+            "   AND q.payload = convert_to(j.id::text, 'UTF8'))"
+            " RETURNING j.id"
+        ),
+        {"kind": KIND, "silent": silent_for},
+    )
+    adopted = [row[0] for row in rows]
+    for job_id in adopted:
+        await enqueue(db, job_id)
+    return adopted
+
+
 async def owner(db: AsyncSession, job: tables.Job) -> tuple[str, credentials.User] | None:
     """The job's project (its slug) and creator, as whose rights it runs; None if either is gone."""
     slug = await db.scalar(select(tables.Project.slug).where(tables.Project.id == job.project_id))

@@ -333,3 +333,22 @@ async def test_a_job_running_when_its_worker_stops_goes_back_on_the_queue(
     await start_worker()
     done = await until(client, job, coordinator, "done", "failed")
     assert done["status"] == "done" and done["rows"] == 5, done
+
+
+async def test_a_job_that_lost_its_queue_entry_is_queued_again(client, records, start_worker, sessionmaker):
+    coordinator, _ = records
+    asked = await client.post(
+        JOBS, json={"form": "sidewalk_audit", "format": "csv"}, headers=coordinator.headers
+    )
+    job = asked.json()["id"]
+    async with sessionmaker() as db, db.begin():  # its worker died without putting it back, long ago
+        await db.execute(
+            text(
+                "UPDATE export_jobs SET status = 'running', updated_at = now() - interval '1 hour' WHERE id = :id"
+            ),
+            {"id": job},
+        )
+        assert (await db.execute(text(f"DELETE FROM {SCHEMA}.pgqueuer"))).rowcount == 1
+    await start_worker()
+    done = await until(client, job, coordinator, "done", "failed")
+    assert done["status"] == "done" and done["rows"] == 5, done
