@@ -1,4 +1,4 @@
-"""The `survey-api` command: serve, migrate, user create (and later demo, export, publish)."""
+"""The `survey-api` command: serve, worker, migrate, user create, export, index."""
 
 from __future__ import annotations
 
@@ -7,37 +7,12 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import msgspec
 
+from survey_api.reports import cmd_export, cmd_index
 from survey_api.settings import Settings, SettingsError, load_settings
-
-
-@contextmanager
-def database(settings: Settings) -> Iterator[Settings]:
-    """Settings with a database URL: the configured one, or the embedded server for the data dir."""
-    if settings.database_url:
-        yield settings
-        return
-    from survey_api.embedded import DATABASE, EmbeddedPostgres, ensure_database
-
-    embedded = EmbeddedPostgres(settings.data_dir)
-    try:
-        print(f"Starting the embedded PostgreSQL in {embedded.pgdata} ...", file=sys.stderr, flush=True)
-        url = embedded.start()
-        asyncio.run(ensure_database(embedded.admin_dsn(), DATABASE))
-        yield msgspec.structs.replace(settings, database_url=url)
-    finally:
-        embedded.stop()
-
-
-def migrate(settings: Settings) -> None:
-    from survey_api.db.engine import migrate as upgrade
-
-    assert settings.database_url is not None
-    upgrade(settings.database_url)
+from survey_api.startup import database, migrate
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -120,54 +95,6 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {exc.detail}", file=sys.stderr)
             return 1
     sys.stdout.write(msgspec.json.encode(created).decode() + "\n")
-    return 0
-
-
-def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    """What GET .../export.{format} gives, written to a file, with the operator's rights."""
-    from pathlib import Path
-
-    from survey_api.db.engine import make_engine
-    from survey_api.db.session import make_sessionmaker, unit_of_work
-    from survey_api.errors import ApiError
-    from survey_api.exporting import run
-    from survey_api.exporting.params import ExportRequest, check
-    from survey_api.progress import Progress
-    from survey_api.web.access import as_operator
-
-    def refused(exc: ApiError) -> int:
-        details = "; ".join(f"{'.'.join(map(str, p.loc[1:]))}: {p.message}" for p in exc.problems)
-        print(f"error: {exc.detail}" + (f" {details}" if details else ""), file=sys.stderr)
-        return 1
-
-    names = ("lang", "include", "since", "until", "bbox", "area", "geometry")
-    request = ExportRequest(**{n: getattr(args, n) for n in names}, labels="true" if args.labels else None)
-    try:
-        params = check(request, args.format)  # before any database: a typo is answered at once
-    except ApiError as exc:
-        return refused(exc)
-
-    async def export(url: str) -> tuple[Progress, int, Path]:
-        engine = make_engine(url, pool_size=2)
-        try:
-            sessions = make_sessionmaker(engine)
-            async with unit_of_work(sessions) as db:
-                access = await as_operator(db, args.project)
-                prepared = await run.prepare(db, access, args.form, params)
-            path = Path(args.output or prepared.filename)
-            what = f"export {args.project}/{args.form} as {prepared.extension}"
-            progress = Progress(what, prepared.total, "records")
-            return progress, await run.write_file(sessions, prepared, path, progress.update), path
-        finally:
-            await engine.dispose()
-
-    with database(settings) as resolved:
-        migrate(resolved)
-        try:
-            progress, written, path = asyncio.run(export(resolved.database_url or ""))
-        except ApiError as exc:
-            return refused(exc)
-    progress.close(f"{written} records written to {path} ({path.stat().st_size:,} bytes)")
     return 0
 
 
@@ -260,6 +187,14 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--labels", action="store_true", help="labels instead of names and choice values")
     export.add_argument("--geometry", help="GeoJSON: a geopoint, geotrace or geoshape field as the geometry")
     export.set_defaults(run=cmd_export)
+
+    index = sub.add_parser("index", help="write the city index of an area layer to a file")
+    index.add_argument("project", help="the project's slug")
+    index.add_argument("layer", help="the area layer")
+    index.add_argument("-o", "--output", help="the file to write (default: PROJECT-index-LAYER.FORMAT here)")
+    index.add_argument("--format", default="geojson", choices=("json", "geojson", "xlsx", "csv"))
+    index.add_argument("--lang", help="the language of names and labels")
+    index.set_defaults(run=cmd_index)
 
     worker = sub.add_parser(
         "worker", help="run export jobs from the queue until stopped (serve runs one in-process too)"

@@ -1,4 +1,5 @@
-"""End to end: `survey-api export` beside a running server gives what the HTTP export gives."""
+"""End to end: `survey-api export` and `survey-api index` beside a running server give what the
+endpoints give."""
 
 from __future__ import annotations
 
@@ -51,3 +52,20 @@ def test_the_export_command_writes_the_same_records_as_the_endpoint(instance: In
     assert refused.returncode == 1 and "No form 'nope'" in refused.stderr
     bad = instance.cli("export", "korat", "sidewalk_audit", "--format", "csv", "--bbox", "1,2")
     assert bad.returncode == 1 and "bbox" in bad.stderr
+
+    square = [[101.9, 14.8], [102.4, 14.8], [102.4, 15.2], [101.9, 15.2], [101.9, 14.8]]
+    layer = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "K", "name": "Korat"},
+         "geometry": {"type": "Polygon", "coordinates": [square]}},
+    ]}  # fmt: skip
+    indicator = {"key": "shops", "label": "Shops", "form": "sidewalk_audit", "aggregate": "count"}
+    with httpx.Client(base_url=server.url, headers=auth(coordinator), timeout=30) as api:
+        call(server, api, "PUT", f"{API}/areas/city", 200, json=layer)
+        call(server, api, "PUT", f"{API}/indicators", 200, json=[indicator])
+        over_http = call(server, api, "GET", f"{API}/index/city.json", 200)
+    index = tmp_path / "index.json"
+    done = instance.cli("index", "korat", "city", "--format", "json", "-o", str(index))
+    assert done.returncode == 0, done.stderr
+    assert "1 areas ranked" in done.stderr
+    assert json.loads(index.read_bytes()) == over_http
+    assert over_http["rows"][0]["values"] == {"shops": 25}
