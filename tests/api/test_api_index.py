@@ -196,3 +196,20 @@ async def test_bad_layers_and_indicators_are_422_naming_every_problem(client, ci
     assert (await client.get(f"{BASE}/index/districts.pdf", headers=analyst.headers)).status_code == 404
     assert (await client.delete(f"{BASE}/areas/districts", headers=coordinator.headers)).status_code == 204
     assert (await client.get(f"{BASE}/areas", headers=analyst.headers)).json() == {"items": []}
+
+
+async def test_a_layer_over_20_mb_is_413_and_indicators_read_back(client, city):
+    coordinator, analyst = city
+    body = b'{"type": "FeatureCollection", "features": [], "padding": "' + b"x" * (21 * 1024 * 1024) + b'"}'
+    too_big = await client.put(
+        f"{BASE}/areas/huge",
+        content=body,
+        headers={**coordinator.headers, "Content-Type": "application/json"},
+    )
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.headers["content-type"].startswith("application/problem+json")
+    stored = (await client.get(f"{BASE}/indicators", headers=analyst.headers)).json()
+    assert [i["key"] for i in stored["indicators"]] == ["concrete", "width", "crowding"]
+    assert stored["aggregation"] == "arithmetic" and stored["min_coverage"] == 0.5
+    layers = (await client.get(f"{BASE}/areas", headers=analyst.headers)).json()["items"]
+    assert [(layer["layer"], layer["count"]) for layer in layers] == [("districts", 3)]
