@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from exports import city
+from exports import city, city_values
 from exports.layout import schema_of
 from forms.model import load_definition
 
@@ -125,23 +125,23 @@ def test_submitter_and_sensitive_fields_are_withheld_unless_pii():
 
 def test_values_take_their_columns_type_or_misfit():
     rid = uuid.uuid4()
-    assert city.value(str(rid), "uuid") == rid
-    assert city.value(7, "double precision") == 7.0
-    assert city.value(7.0, "bigint") == 7
-    assert city.value(["a", "b"], "text") == "a b"
-    assert city.value(dt.date(2026, 1, 2), "text") == "2026-01-02"
-    assert city.value(1, "boolean") is True
+    assert city_values.value(str(rid), "uuid") == rid
+    assert city_values.value(7, "double precision") == 7.0
+    assert city_values.value(7.0, "bigint") == 7
+    assert city_values.value(["a", "b"], "text") == "a b"
+    assert city_values.value(dt.date(2026, 1, 2), "text") == "2026-01-02"
+    assert city_values.value(1, "boolean") is True
     for cell, kind in [
         ("12a", "bigint"),
         (True, "bigint"),
         (dt.datetime(2026, 1, 1), "date"),
         ("x", "text[]"),
     ]:
-        with pytest.raises(city.Misfit):
-            city.value(cell, kind)
+        with pytest.raises(city_values.Misfit):
+            city_values.value(cell, kind)
     trees = layout(V1).tables[1]
     kinds = [c.type for c in trees.columns]
-    assert city.row(trees, [str(rid), None, 1, "trees[1]", 95], kinds) == (
+    assert city_values.row(trees, [str(rid), None, 1, "trees[1]", 95], kinds) == (
         f"{rid}/trees[1]",
         rid,
         None,
@@ -149,6 +149,6 @@ def test_values_take_their_columns_type_or_misfit():
         "trees[1]",
         95,
     )
-    with pytest.raises(city.Misfit) as caught:
-        city.row(trees, [str(rid), None, 1, "trees[1]", "big"], kinds)
+    with pytest.raises(city_values.Misfit) as caught:
+        city_values.row(trees, [str(rid), None, 1, "trees[1]", "big"], kinds)
     assert caught.value.column == 5
