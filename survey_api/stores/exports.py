@@ -62,9 +62,13 @@ async def count(db: AsyncSession, form_id: uuid.UUID, filters: Filters) -> int:
 
 
 async def pages(
-    db: AsyncSession, form_id: uuid.UUID, filters: Filters, size: int = 1000
+    db: AsyncSession, form_id: uuid.UUID, filters: Filters, size: int = 500
 ) -> AsyncIterator[Sequence[Any]]:
-    """The records in pages of `size` rows (COLUMNS), from one server-side cursor: memory stays flat."""
+    """The records in pages of `size` rows (COLUMNS), from one server-side cursor: memory stays flat.
+
+    A page of 500 decoded 100-field records holds about 6 MB, and an export keeps a few pages in
+    flight (exporting/bridge.py); 1,000-row pages raised a 100-field export's peak by 40 MB more,
+    no faster (docs/performance.md, Exports)."""
     query = _where(
         select(*COLUMNS).outerjoin(tables.User, tables.User.id == Record.created_by), form_id, filters
     ).order_by(Record.created_at, Record.id)
