@@ -24,6 +24,7 @@ from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
 from survey_api.routes.index import IndexController
 from survey_api.routes.projects import ProjectController
+from survey_api.routes.publish import PublishController
 from survey_api.routes.quarantine import QuarantineController
 from survey_api.routes.records import RecordController, ReviewController
 from survey_api.routes.sync import SyncController
@@ -49,6 +50,7 @@ API_CONTROLLERS = [
     AreaController,
     IndexController,
     ExportJobController,
+    PublishController,
 ]
 
 

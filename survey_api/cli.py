@@ -1,4 +1,4 @@
-"""The `survey-api` command: serve, worker, migrate, user create, export, index."""
+"""The `survey-api` command: serve, worker, migrate, user create, export, index, publish."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 import msgspec
 
-from survey_api.reports import cmd_export, cmd_index
+from survey_api.reports import cmd_export, cmd_index, cmd_publish
 from survey_api.settings import Settings, SettingsError, load_settings
 from survey_api.startup import database, migrate
 
@@ -195,6 +195,13 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--format", default="geojson", choices=("json", "geojson", "xlsx", "csv"))
     index.add_argument("--lang", help="the language of names and labels")
     index.set_defaults(run=cmd_index)
+
+    publish = sub.add_parser(
+        "publish",
+        help="make the city database (SURVEY_CITY_DATABASE_URL) current with the project's clean records",
+    )
+    publish.add_argument("project", help="the project's slug")
+    publish.set_defaults(run=cmd_publish)
 
     worker = sub.add_parser(
         "worker", help="run export jobs from the queue until stopped (serve runs one in-process too)"

@@ -46,5 +46,9 @@ class Invalid(ApiError):
     """Well-formed but not acceptable."""
 
 
+class BadGateway(ApiError):
+    """A server this one relies on (the city database) refused what it was asked: retrying will not help."""
+
+
 class Unavailable(ApiError):
     """Not now, for a reason of the server's; the same request may succeed when sent again."""

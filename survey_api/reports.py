@@ -1,4 +1,4 @@
-"""The commands that write what analysts read: `export` and `index`, as their endpoints give them."""
+"""The commands that write what analysts read: `export`, `index` and `publish`, as their endpoints do."""
 
 from __future__ import annotations
 
@@ -101,6 +101,48 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {exc.detail}", file=sys.stderr)
             return 1
     summary = f"index of {args.layer}: {ranked} areas ranked, written to {path}"
+    if progress is not None:
+        progress.close(summary)
+    else:
+        print(summary, file=sys.stderr)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    """What POST .../publish does, with the operator's rights and a progress bar."""
+    from survey_api.db.engine import make_engine
+    from survey_api.db.session import make_sessionmaker, unit_of_work
+    from survey_api.errors import ApiError
+    from survey_api.progress import Progress
+    from survey_api.publishing.run import Published, Target, publish
+    from survey_api.web.access import as_operator
+
+    async def run(url: str) -> tuple[Progress | None, Published]:
+        engine = make_engine(url, pool_size=1)
+        progress: Progress | None = None
+
+        def report(done: int, total: int) -> None:
+            nonlocal progress
+            progress = progress or Progress(f"publish {args.project}", total, "records")
+            progress.update(done)
+
+        try:
+            async with unit_of_work(make_sessionmaker(engine)) as db:
+                access = await as_operator(db, args.project)
+                target = Target(url=settings.city_database_url, schema=settings.city_schema)
+                return progress, await publish(db, access, target, report)
+        finally:
+            await engine.dispose()
+
+    with database(settings) as resolved:
+        migrate(resolved)
+        try:
+            progress, published = asyncio.run(run(resolved.database_url or ""))
+        except ApiError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
+    lines = [f"  {t.name}: {t.upserted} upserted, {t.deleted} deleted" for t in published.tables]
+    summary = "\n".join([f"published {args.project} to schema {settings.city_schema!r}:", *lines])
     if progress is not None:
         progress.close(summary)
     else:

@@ -17,6 +17,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
     data_dir: Path = Path(".survey-data")
     city_database_url: str | None = None
+    city_schema: str = "survey"  # the schema publish writes the city tables to
     max_body_mb: float = 16.0
     max_text_kb: int = 64
     max_batch_items: int = 1000
@@ -80,6 +81,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=normalise_url(get("SURVEY_DATABASE_URL")),
         data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
         city_database_url=get("SURVEY_CITY_DATABASE_URL"),
+        city_schema=get("SURVEY_CITY_SCHEMA") or "survey",
         max_body_mb=max_body_mb,
         max_text_kb=int(max_text) if max_text is not None else 64,
         intake_processes=int(processes) if processes is not None else None,

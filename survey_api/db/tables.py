@@ -80,6 +80,8 @@ class Project(Base):
     timezone: Mapped[str] = mapped_column(Text, default="Asia/Bangkok")
     area: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created()
+    # publish sends sensitive fields to the city database only when this is set (0009)
+    publish_pii: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class Membership(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,6 +71,10 @@ async def put_member(
             set_={"role": statement.excluded.role, "pii": statement.excluded.pii},
         )
     )
+
+
+async def set_publish_pii(db: AsyncSession, project_id: uuid.UUID, on: bool) -> None:
+    await db.execute(update(tables.Project).where(tables.Project.id == project_id).values(publish_pii=on))
 
 
 async def remove_member(db: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> bool:

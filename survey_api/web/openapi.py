@@ -64,6 +64,7 @@ ERRORS = {
     413: "Over the size limit of a body (`SURVEY_MAX_BODY_MB`, also once inflated) or of a batch.",
     415: "A media type or `Content-Encoding` this operation does not speak.",
     422: "Well-formed but invalid; `errors` locates every problem.",
+    502: "The city database refused the login, a privilege or a statement (nothing was written there).",
     503: "The server cannot take this now (nothing was stored); send the same request again.",
 }
 

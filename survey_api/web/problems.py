@@ -31,6 +31,7 @@ STATUSES: list[tuple[type[Exception], int, str]] = [
     (errors.TooLarge, 413, "Too large"),
     (errors.UnsupportedMedia, 415, "Unsupported media type"),
     (errors.Invalid, 422, "Invalid"),
+    (errors.BadGateway, 502, "Bad gateway"),
     (errors.Unavailable, 503, "Service unavailable"),
     (FormsError, 422, "Invalid form"),
     (sync_errors.TooManyItems, 413, "Too many items"),
@@ -53,6 +54,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Invalid",
     500: "Internal server error",
+    502: "Bad gateway",
     503: "Service unavailable",
 }
 

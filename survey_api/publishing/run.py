@@ -1,0 +1,198 @@
+"""One publish of a project to the city database: per form, one target transaction that brings its
+tables up to the form's layout, sends the clean records changed since the watermark kept there, deletes
+those no longer clean, and moves the watermark, so a run that fails leaves every form as it was.
+
+A new version of a form (or a change of `publish_pii`) changes how rows look: that form is then sent
+whole once, in the same one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from exports import city, city_values
+from exports.layout import schema_of
+from exports.rows import Flattener, Options
+from forms.model import load_definition
+from survey_api.db.session import Session
+from survey_api.errors import Conflict
+from survey_api.exporting.run import record_of
+from survey_api.stores import city as city_store
+from survey_api.stores import forms as forms_store
+from survey_api.stores import projects as projects_store
+from survey_api.web.access import ProjectAccess
+
+Progress = Callable[[int, int], None]
+"""(records sent so far, records to send)."""
+
+
+class TableCount(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    upserted: int
+    deleted: int
+
+
+class Published(msgspec.Struct, frozen=True, kw_only=True):
+    tables: list[TableCount]
+
+
+class Target(msgspec.Struct, frozen=True, kw_only=True):
+    url: str | None
+    schema: str = "survey"
+
+
+class _Form(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    layout: city.Layout
+
+
+async def publish(
+    db: Session, access: ProjectAccess, target: Target, on_progress: Progress | None = None
+) -> Published:
+    """The project's clean records (and index layers) made current in the city database."""
+    if not target.url:
+        raise Conflict(
+            "No city database is set up on this server: its operator sets SURVEY_CITY_DATABASE_URL to publish."
+        )
+    project = await projects_store.by_slug(db, access.slug)
+    pii = bool(project and project.publish_pii)
+    definitions = {}
+    for key, _ in await forms_store.catalogue(db, access.id):
+        form = await forms_store.form(db, access.id, key)
+        assert form is not None
+        versions = await forms_store.versions(db, form.id, published_only=True)
+        definitions[key] = (form.id, [load_definition(v.definition) for v in versions])
+    counts: list[TableCount] = []
+    async with city_store.connect(target.url, target.schema) as city_db:
+        await city_db.lock(access.slug)
+        await city_db.prepare()
+        states = await city_db.states(access.slug)
+        forms = []
+        for key, (form_id, defs) in definitions.items():
+            previous = states[key].names if key in states else None
+            layout = city.plan(
+                access.slug,
+                schema_of(key, defs),
+                defs,
+                previous,
+                pii=pii,
+                postgis=city_db.postgis is not None,
+            )
+            forms.append(_Form(id=form_id, layout=layout))
+        await _refuse_foreign(city_db, [t.name for f in forms for t in f.layout.tables], states)
+        totals = [await city_store.count_changed(db, f.id, _cursor(f.layout, states)) for f in forms]
+        done, total = 0, sum(totals)
+        for form in forms:
+            sent = await _send(
+                db, city_db, access.slug, form, states.get(form.layout.form), pii, done, total, on_progress
+            )
+            counts += sent
+            done += totals[forms.index(form)]
+    return Published(tables=counts)
+
+
+def _cursor(layout: city.Layout, states: dict[str, city_store.State]) -> tuple[int, int]:
+    state = states.get(layout.form)
+    return state.cursor if state is not None and state.fingerprint == layout.fingerprint else (0, 0)
+
+
+async def _refuse_foreign(
+    city_db: city_store.Target,
+    names: Sequence[str],
+    states: dict[str, city_store.State],
+) -> None:
+    """A 409 before anything is written when a table we would write is there but not ours."""
+    ours = {t["name"] for s in states.values() for t in s.names.values()}
+    foreign = sorted(n for n in await city_db.existing(names) if n not in ours)
+    if foreign:
+        raise Conflict(
+            f"The city database {city_db.place} already has {', '.join(repr(n) for n in foreign)} in schema"
+            f" {city_db.schema!r}, made by someone else: rename or drop it, or publish to another schema."
+        )
+
+
+async def _send(
+    db: Session,
+    city_db: city_store.Target,
+    project: str,
+    form: _Form,
+    state: city_store.State | None,
+    pii: bool,
+    done: int,
+    total: int,
+    on_progress: Progress | None,
+) -> list[TableCount]:
+    layout = form.layout
+    flattener = Flattener(layout.schema, Options(pii=pii), lists=True)
+    async with city_db.transaction():
+        created, kinds = await city_db.apply(layout.tables)
+        full = state is None or created or state.fingerprint != layout.fingerprint
+        cursor = (0, 0) if full else state.cursor
+        gone: list[set[Any]] = [set() for _ in layout.tables]
+        sent: list[set[Any]] = [set() for _ in layout.tables]
+        if full:
+            for i in reversed(range(len(layout.tables))):  # repeats first: their rows hang on the record's
+                gone[i].update(await city_db.delete(layout.tables[i], None))
+        async for page in city_store.changed_pages(db, form.id, cursor):
+            if not full:
+                ids = [row[0] for row in page]
+                for i in reversed(range(len(layout.tables))):
+                    gone[i].update(await city_db.delete(layout.tables[i], ids))
+            rows = await _rows(city_db, layout, flattener, kinds, page)
+            for i, table in enumerate(layout.tables):
+                await city_db.copy(table.name, [c.name for c in table.columns], rows[i])
+                sent[i].update(r[0] for r in rows[i])
+            cursor = (page[-1][-2], page[-1][-1])
+            done += len(page)
+            if on_progress is not None:
+                on_progress(done, total)
+        await city_db.save(
+            project,
+            layout.form,
+            city_store.State(names=layout.names, fingerprint=layout.fingerprint, cursor=cursor),
+        )
+    return [
+        TableCount(name=t.name, upserted=len(sent[i]), deleted=len(gone[i] - sent[i]))
+        for i, t in enumerate(layout.tables)
+    ]
+
+
+async def _rows(
+    city_db: city_store.Target,
+    layout: city.Layout,
+    flattener: Flattener,
+    kinds: list[list[str]],
+    page: Sequence[Any],
+) -> list[list[tuple[Any, ...]]]:
+    """The page's clean records as rows of each table (in a thread); a column a value does not fit is
+    widened to text first."""
+    while True:
+        rows, misfits = await asyncio.to_thread(_convert, layout, flattener, kinds, page)
+        if not misfits:
+            return rows
+        for i, column in sorted(misfits):
+            table = layout.tables[i]
+            kinds[i][column] = await city_db.widen(
+                table.name, table.columns[column].name, kinds[i][column], city.TEXT
+            )
+
+
+def _convert(
+    layout: city.Layout, flattener: Flattener, kinds: list[list[str]], page: Sequence[Any]
+) -> tuple[list[list[tuple[Any, ...]]], set[tuple[int, int]]]:
+    rows: list[list[tuple[Any, ...]]] = [[] for _ in layout.tables]
+    misfits: set[tuple[int, int]] = set()
+    for source in page:
+        if source[-3] is not None or source[2] != "ok":  # merged away, or waiting for a review
+            continue
+        for i, cells in flattener.rows(record_of(source[:12])):
+            try:
+                rows[i].append(city_values.row(layout.tables[i], cells, kinds[i]))
+            except city_values.Misfit as exc:
+                misfits.add((i, exc.column))
+    return rows, misfits
