@@ -245,7 +245,9 @@ def test_a_repeat_inside_a_group_stays_inside_its_group():
                 {
                     "name": "visit",
                     "type": "group",
-                    "fields": [{"name": "staff", "type": "repeat", "fields": [{"name": "who", "type": "text"}]}],
+                    "fields": [
+                        {"name": "staff", "type": "repeat", "fields": [{"name": "who", "type": "text"}]}
+                    ],
                 }
             ],
         },
