@@ -22,7 +22,9 @@ from forms.model import load_definition
 from survey_api.db.session import Session
 from survey_api.errors import Conflict
 from survey_api.exporting.run import record_of
+from survey_api.publishing import index_layers
 from survey_api.stores import city as city_store
+from survey_api.stores import city_changes
 from survey_api.stores import forms as forms_store
 from survey_api.stores import projects as projects_store
 from survey_api.web.access import ProjectAccess
@@ -68,24 +70,26 @@ async def publish(
         versions = await forms_store.versions(db, form.id, published_only=True)
         definitions[key] = (form.id, [load_definition(v.definition) for v in versions])
     counts: list[TableCount] = []
+    runs = await index_layers.runs(db, access)  # before anything is written: its faults write nothing
     async with city_store.connect(target.url, target.schema) as city_db:
         await city_db.lock(access.slug)
         await city_db.prepare()
         states = await city_db.states(access.slug)
         forms = []
         for key, (form_id, defs) in definitions.items():
-            previous = states[key].names if key in states else None
             layout = city.plan(
                 access.slug,
                 schema_of(key, defs),
                 defs,
-                previous,
+                _names(states, key),
                 pii=pii,
                 postgis=city_db.postgis is not None,
             )
             forms.append(_Form(id=form_id, layout=layout))
-        await _refuse_foreign(city_db, [t.name for f in forms for t in f.layout.tables], states)
-        totals = [await city_store.count_changed(db, f.id, _cursor(f.layout, states)) for f in forms]
+        layers = [index_layers.layout(access.slug, r, _names(states, f"index:{r.layer}")) for r in runs]
+        names = [t.name for f in forms for t in f.layout.tables] + [layer.table.name for layer in layers]
+        await _refuse_foreign(city_db, names, states)
+        totals = [await city_changes.count_changed(db, f.id, _cursor(f.layout, states)) for f in forms]
         done, total = 0, sum(totals)
         for form in forms:
             sent = await _send(
@@ -93,7 +97,13 @@ async def publish(
             )
             counts += sent
             done += totals[forms.index(form)]
+        sent_layers = await index_layers.send(city_db, access.slug, layers, states)
+        counts += [TableCount(name=n, upserted=u, deleted=d) for n, u, d in sent_layers]
     return Published(tables=counts)
+
+
+def _names(states: dict[str, city_store.State], key: str) -> city.Names | None:
+    return states[key].names if key in states else None
 
 
 def _cursor(layout: city.Layout, states: dict[str, city_store.State]) -> tuple[int, int]:
@@ -138,7 +148,7 @@ async def _send(
         if full:
             for i in reversed(range(len(layout.tables))):  # repeats first: their rows hang on the record's
                 gone[i].update(await city_db.delete(layout.tables[i], None))
-        async for page in city_store.changed_pages(db, form.id, cursor):
+        async for page in city_changes.changed_pages(db, form.id, cursor):
             if not full:
                 ids = [row[0] for row in page]
                 for i in reversed(range(len(layout.tables))):

@@ -17,14 +17,11 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import msgspec
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from exports.city import TEXT, TEXT_ARRAY, CityTable, widen
-from survey_api.db import tables
+from exports.city import TEXT, TEXT_ARRAY, CityTable, identifier, widen
 from survey_api.errors import BadGateway, Conflict, Unavailable
-from survey_api.stores.exports import COLUMNS
-from survey_api.stores.records import VISIBLE_BELOW_XMIN
+from survey_api.stores import city_views
+from survey_api.stores.city_views import literal, q
 
 log = logging.getLogger("survey_api.publish")
 
@@ -56,35 +53,6 @@ def lock_key(project: str) -> int:
     return int.from_bytes(
         hashlib.sha256(f"survey-publish:{project}".encode()).digest()[:8], "big", signed=True
     )
-
-
-def q(name: str) -> str:
-    """A quoted identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-DEPENDENT_VIEWS = """
-WITH RECURSIVE column_of AS (
-  SELECT attrelid, attnum FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2
-), views(oid, depth) AS (
-  SELECT DISTINCT r.ev_class, 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid, column_of c
-  WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = c.attrelid AND d.refobjsubid = c.attnum
-    AND r.ev_class <> c.attrelid
-  UNION
-  SELECT DISTINCT r.ev_class, v.depth + 1 FROM views v
-  JOIN pg_depend d ON d.refobjid = v.oid AND d.classid = 'pg_rewrite'::regclass
-  JOIN pg_rewrite r ON r.oid = d.objid WHERE r.ev_class <> v.oid AND v.depth < 50
-)
-SELECT n.nspname, c.relname, c.relkind::text AS relkind, c.reloptions, pg_get_viewdef(c.oid) AS definition,
-  obj_description(c.oid, 'pg_class') AS comment,
-  (SELECT array_agg(ARRAY[g.rolname, a.privilege_type]) FROM aclexplode(c.relacl) a
-   LEFT JOIN pg_roles g ON g.oid = a.grantee WHERE a.grantee <> c.relowner) AS grants
-FROM (SELECT oid, max(depth) AS depth FROM views GROUP BY oid) v
-JOIN pg_class c ON c.oid = v.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-ORDER BY v.depth
-"""
-"""The views (nested ones too) reading a column, shallowest first: what a type change sets aside."""
-_KIND = {"v": "VIEW", "m": "MATERIALIZED VIEW"}
 
 
 class Target:
@@ -195,11 +163,11 @@ class Target:
                             note,
                         )
             if have[""][1] != table.comment:
-                await self.conn.execute(f"COMMENT ON TABLE {self.t(table.name)} IS {_literal(table.comment)}")
+                await self.conn.execute(f"COMMENT ON TABLE {self.t(table.name)} IS {literal(table.comment)}")
             for column in table.columns:
                 if have[column.name][1] != column.comment:
                     await self.conn.execute(
-                        f"COMMENT ON COLUMN {self.t(table.name)}.{q(column.name)} IS {_literal(column.comment)}"
+                        f"COMMENT ON COLUMN {self.t(table.name)}.{q(column.name)} IS {literal(column.comment)}"
                     )
             kinds.append([have[c.name][0] for c in table.columns])
         return created, kinds
@@ -214,32 +182,14 @@ class Target:
             if old == TEXT_ARRAY and new == TEXT
             else f"{q(column)}::{new}"
         )
-        views = await self.conn.fetch(DEPENDENT_VIEWS, self.t(table), column)
-        for view in reversed(views):  # PostgreSQL alters no column a view reads: set them aside a moment
+        async with city_views.set_aside(
+            self.conn, self.t(table), column
+        ):  # PostgreSQL alters no column a view reads
             await self.conn.execute(
-                f"DROP {_KIND[view['relkind']]} {q(view['nspname'])}.{q(view['relname'])}"
+                f"ALTER TABLE {self.t(table)} ALTER COLUMN {q(column)} TYPE {new} USING {value}"
             )
-        await self.conn.execute(
-            f"ALTER TABLE {self.t(table)} ALTER COLUMN {q(column)} TYPE {new} USING {value}"
-        )
-        for view in views:
-            await self._recreate(view)
         log.info("publish: %s.%s widened from %s to %s", table, column, old, new)
         return new
-
-    async def _recreate(self, view: Any) -> None:
-        """A view (or materialized view) of the city's made again as it was: options, comment, grants."""
-        name = f"{q(view['nspname'])}.{q(view['relname'])}"
-        options = f" WITH ({', '.join(view['reloptions'])})" if view["reloptions"] else ""
-        await self.conn.execute(f"CREATE {_KIND[view['relkind']]} {name}{options} AS {view['definition']}")
-        if view["comment"] is not None:
-            await self.conn.execute(
-                f"COMMENT ON {_KIND[view['relkind']]} {name} IS {_literal(view['comment'])}"
-            )
-        for grantee, privilege in view["grants"] or []:
-            await self.conn.execute(
-                f"GRANT {privilege} ON {name} TO {'PUBLIC' if grantee is None else q(grantee)}"
-            )
 
     def _create(self, table: CityTable) -> str:
         columns = [f"{q(c.name)} {c.type}" for c in table.columns]
@@ -251,7 +201,7 @@ class Target:
         statements = [f"CREATE TABLE {self.t(table.name)} ({', '.join(columns)})"]
         if table.parent is not None:
             statements.append(f"CREATE INDEX ON {self.t(table.name)} ({q(table.columns[1].name)})")
-        elif self.postgis is not None:
+        elif self.postgis is not None and any(c.path == "_lon" for c in table.columns):
             statements += self._geometry(table)
         return ";\n".join(statements)
 
@@ -280,6 +230,32 @@ class Target:
             )
         return [r[0] for r in rows]
 
+    async def put_areas(
+        self, table: CityTable, rows: Sequence[tuple[Any, ...]], geojson: Sequence[str]
+    ) -> None:
+        """An index layer's rows with their polygons: a MultiPolygon 4326 with PostGIS, else GeoJSON."""
+        gis = q(self.postgis or "public")
+        name = self.t(table.name)
+        if self.postgis is not None:
+            await self.conn.execute(
+                f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS geom {gis}.geometry(MultiPolygon,4326)"
+            )
+            index = q(identifier(f"{table.name}_geom_idx"))
+            await self.conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {name} USING gist (geom)")
+            shape = (
+                f"{gis}.st_multi({gis}.st_setsrid({gis}.st_geomfromgeojson(${len(table.columns) + 1}), 4326))"
+            )
+            column = "geom"
+        else:
+            await self.conn.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS geojson jsonb")
+            shape, column = f"${len(table.columns) + 1}::jsonb", "geojson"
+        names = ", ".join([*(q(c.name) for c in table.columns), column])
+        values = ", ".join([*(f"${i + 1}" for i in range(len(table.columns))), shape])
+        await self.conn.executemany(
+            f"INSERT INTO {name} ({names}) VALUES ({values})",
+            [(*r, g) for r, g in zip(rows, geojson, strict=True)],
+        )
+
     async def copy(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
             await self.conn.copy_records_to_table(
@@ -290,10 +266,6 @@ class Target:
     async def transaction(self) -> AsyncIterator[None]:
         async with self.conn.transaction():
             yield
-
-
-def _literal(text: str | None) -> str:
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
 
 
 @asynccontextmanager
@@ -342,39 +314,3 @@ def _problem(exc: Exception, place: str) -> Exception:
     if isinstance(exc, ValueError | asyncpg.ClientConfigurationError):
         return Unavailable("The city database URL (SURVEY_CITY_DATABASE_URL) cannot be read.")
     return Unavailable(f"The city database {place} does not answer or dropped the connection; try again.")
-
-
-SOURCE_COLUMNS = (*COLUMNS, tables.Record.merged_into, tables.Record.change_xid, tables.Record.change_seq)
-"""The export's row of a record, then what publish needs besides: merged_into and its change cursor."""
-
-
-def _changed(form_id: Any, after: tuple[int, int]) -> Any:
-    record = tables.Record
-    return (
-        record.form_id == form_id,
-        tuple_(record.change_xid, record.change_seq) > tuple_(*after),
-        VISIBLE_BELOW_XMIN,
-    )
-
-
-async def count_changed(db: AsyncSession, form_id: Any, after: tuple[int, int]) -> int:
-    return (
-        await db.scalar(select(func.count()).select_from(tables.Record).where(*_changed(form_id, after))) or 0
-    )
-
-
-async def changed_pages(
-    db: AsyncSession, form_id: Any, after: tuple[int, int], size: int = 2000
-) -> AsyncIterator[Sequence[Any]]:
-    """The form's records changed after the cursor (SOURCE_COLUMNS), in change order, from transactions
-    that have all ended (as the change feed reads them: a change may come late, never be skipped)."""
-    record = tables.Record
-    query = (
-        select(*SOURCE_COLUMNS)
-        .outerjoin(tables.User, tables.User.id == record.created_by)
-        .where(*_changed(form_id, after))
-        .order_by(record.change_xid, record.change_seq)
-    )
-    result = await db.stream(query.execution_options(yield_per=size))
-    async for page in result.partitions(size):
-        yield page
