@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -23,15 +23,51 @@ class Misfit(Exception):
 def row(table: CityTable, cells: Sequence[Any], kinds: Sequence[str]) -> tuple[Any, ...]:
     """A row of the export's table as the city table's row, each value of its column's type (`kinds`,
     the table's columns as they are in the database); Misfit(column index) where one does not fit."""
-    if table.path:  # a repeat's entry: its key first (the record's id and the entry's path)
-        cells = [f"{cells[0]}/{cells[3]}", *cells]
-    out = []
-    for i, (cell, kind) in enumerate(zip(cells, kinds, strict=True)):
+    return converter(table, kinds)(cells)
+
+
+def converter(table: CityTable, kinds: Sequence[str]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """`row` for one table and its column types, with each column's conversion found once."""
+    fits = [_FAST.get(kind, _general(kind)) for kind in kinds]
+    repeat = bool(table.path)
+
+    def convert(cells: Sequence[Any]) -> tuple[Any, ...]:
+        if repeat:  # a repeat's entry: its key first (the record's id and the entry's path)
+            cells = [f"{cells[0]}/{cells[3]}", *cells]
         try:
-            out.append(value(cell, kind))
+            return tuple([fit(cell) for fit, cell in zip(fits, cells, strict=True)])
         except Misfit:
-            raise Misfit(i) from None
-    return tuple(out)
+            for i, (fit, cell) in enumerate(zip(fits, cells, strict=True)):
+                try:
+                    fit(cell)
+                except Misfit:
+                    raise Misfit(i) from None
+            raise
+
+    return convert
+
+
+def _general(kind: str) -> Callable[[Any], Any]:
+    return lambda cell: value(cell, kind)
+
+
+def _text_fast(cell: Any) -> Any:
+    return cell if cell is None or type(cell) is str else text_of(cell)
+
+
+def _double_fast(cell: Any) -> Any:
+    kind = type(cell)
+    if cell is None or kind is float:
+        return cell
+    if kind is int:
+        return float(cell)
+    raise Misfit
+
+
+def _bigint_fast(cell: Any) -> Any:
+    if cell is None or (type(cell) is int and -(2**63) <= cell < 2**63):
+        return cell
+    return _bigint(cell)
 
 
 def value(cell: Any, kind: str) -> Any:
@@ -121,3 +157,11 @@ _FITS = {
     TEXT_ARRAY: _text_array,
     UUID: _uuid,
 }
+
+
+def _none_or(fit: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda cell: None if cell is None else fit(cell)
+
+
+_FAST: dict[str, Callable[[Any], Any]] = {kind: _none_or(fit) for kind, fit in _FITS.items()}
+_FAST |= {TEXT: _text_fast, DOUBLE: _double_fast, BIGINT: _bigint_fast}

@@ -9,6 +9,7 @@ whole once, in the same one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -148,19 +149,23 @@ async def _send(
         if full:
             for i in reversed(range(len(layout.tables))):  # repeats first: their rows hang on the record's
                 gone[i].update(await city_db.delete(layout.tables[i], None))
-        async for page in city_changes.changed_pages(db, form.id, cursor):
-            if not full:
-                ids = [row[0] for row in page]
-                for i in reversed(range(len(layout.tables))):
-                    gone[i].update(await city_db.delete(layout.tables[i], ids))
-            rows = await _rows(city_db, layout, flattener, kinds, page)
-            for i, table in enumerate(layout.tables):
-                await city_db.copy(table.name, [c.name for c in table.columns], rows[i])
-                sent[i].update(r[0] for r in rows[i])
-            cursor = (page[-1][-2], page[-1][-1])
-            done += len(page)
-            if on_progress is not None:
-                on_progress(done, total)
+        copying = _Copying(city_db, layout, sent)  # a page is copied while the next is read and converted
+        try:
+            async for page in city_changes.changed_pages(db, form.id, cursor):
+                rows = await _rows(city_db, layout, flattener, kinds, page, copying)
+                await copying.wait()
+                if not full:
+                    ids = [row[0] for row in page]
+                    for i in reversed(range(len(layout.tables))):
+                        gone[i].update(await city_db.delete(layout.tables[i], ids))
+                copying.start(rows)
+                cursor = (page[-1][-2], page[-1][-1])
+                done += len(page)
+                if on_progress is not None:
+                    on_progress(done, total)
+            await copying.wait()
+        finally:
+            await copying.cancel()
         await city_db.save(
             project,
             layout.form,
@@ -172,12 +177,41 @@ async def _send(
     ]
 
 
+class _Copying:
+    """The COPY of one page's rows into the tables, running while the next page is prepared."""
+
+    def __init__(self, city_db: city_store.Target, layout: city.Layout, sent: list[set[Any]]) -> None:
+        self.city_db, self.layout, self.sent = city_db, layout, sent
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, rows: list[list[tuple[Any, ...]]]) -> None:
+        self.task = asyncio.create_task(self._copy(rows))
+
+    async def _copy(self, rows: list[list[tuple[Any, ...]]]) -> None:
+        for i, table in enumerate(self.layout.tables):
+            await self.city_db.copy(table.name, [c.name for c in table.columns], rows[i])
+            self.sent[i].update(r[0] for r in rows[i])
+
+    async def wait(self) -> None:
+        if self.task is not None:
+            task, self.task = self.task, None
+            await task
+
+    async def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+            self.task = None
+
+
 async def _rows(
     city_db: city_store.Target,
     layout: city.Layout,
     flattener: Flattener,
     kinds: list[list[str]],
     page: Sequence[Any],
+    copying: _Copying,
 ) -> list[list[tuple[Any, ...]]]:
     """The page's clean records as rows of each table (in a thread); a column a value does not fit is
     widened to text first."""
@@ -185,6 +219,7 @@ async def _rows(
         rows, misfits = await asyncio.to_thread(_convert, layout, flattener, kinds, page)
         if not misfits:
             return rows
+        await copying.wait()  # the connection is free again
         for i, column in sorted(misfits):
             table = layout.tables[i]
             kinds[i][column] = await city_db.widen(
@@ -197,12 +232,13 @@ def _convert(
 ) -> tuple[list[list[tuple[Any, ...]]], set[tuple[int, int]]]:
     rows: list[list[tuple[Any, ...]]] = [[] for _ in layout.tables]
     misfits: set[tuple[int, int]] = set()
+    converters = [city_values.converter(t, k) for t, k in zip(layout.tables, kinds, strict=True)]
     for source in page:
         if source[-3] is not None or source[2] != "ok":  # merged away, or waiting for a review
             continue
         for i, cells in flattener.rows(record_of(source[:12])):
             try:
-                rows[i].append(city_values.row(layout.tables[i], cells, kinds[i]))
+                rows[i].append(converters[i](cells))
             except city_values.Misfit as exc:
                 misfits.add((i, exc.column))
     return rows, misfits
