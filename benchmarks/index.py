@@ -28,10 +28,8 @@ import os
 import random
 import shlex
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -408,7 +406,7 @@ def volunteer_auth(volunteer: dict[str, Any]) -> dict[str, str]:
 
 def run_cli(instance: Instance) -> dict[str, Any]:
     """`survey-api index` once, as an operator would, on the same data."""
-    out = Path(tempfile.mkdtemp(prefix="survey-index-cli-")) / "index.json"
+    out = instance.root / "index.json"  # removed with the data dir
     began = time.perf_counter()
     instance.run("index", PROJECT, LAYER, "-o", str(out), "--format", "json", timeout=600)
     seconds = time.perf_counter() - began
