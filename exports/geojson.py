@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from exports.rows import Flattener, Options, Record
-from exports.schema import Column, Schema
+from exports.schema import Schema
 
 CHUNK = 64 * 1024
+TEMPORAL = frozenset({"date", "datetime", "time"})
+"""Column types whose cells may be date, datetime or time values (leading columns' own types included)."""
 GEOMETRY_FIELDS = frozenset({"geopoint", "start-geopoint", "geotrace", "geoshape"})
 
 _encoder = msgspec.json.Encoder()
@@ -44,46 +46,48 @@ class Features:
                 )
         self.geometry = geometry
         self.tables = schema.tables
-        # the columns a feature shows: a select_multiple's 1/0 option columns are its list instead
-        self.shown: list[list[tuple[int, Column]]] = [
-            [
+        # per table: the property names a feature shows (a select_multiple's 1/0 option columns are its
+        # list instead), where they sit in a row (None: all of it), and which hold dates or times
+        self.layout: list[tuple[list[str], list[int] | None, list[str]]] = []
+        for table in self.tables:
+            shown = [
                 (i, c)
-                for i, c in enumerate(t.columns)
+                for i, c in enumerate(table.columns)
                 if not (c.part is not None and c.type == "select_multiple")
             ]
-            for t in self.tables
-        ]
+            positions = None if len(shown) == len(table.columns) else [i for i, _ in shown]
+            temporal = [c.path for _, c in shown if c.type in TEMPORAL]
+            self.layout.append(([c.path for _, c in shown], positions, temporal))
 
     def feature(self, record: Record) -> dict[str, Any]:
-        values, _ = self.flattener.scope(record)
         objects: dict[str, dict[str, Any]] = {}
         properties: dict[str, Any] = {}
         for table_index, row in self.flattener.rows(record):
-            table = self.tables[table_index]
-            item = {c.path: self._value(row[i]) for i, c in self.shown[table_index]}
+            paths, positions, temporal = self.layout[table_index]
+            item = dict(zip(paths, row if positions is None else [row[i] for i in positions], strict=True))
+            for path in temporal:  # dates and times as RFC 3339 text, datetimes in the project's zone
+                value = item[path]
+                if isinstance(value, dt.datetime):
+                    item[path] = value.astimezone(self.tz).isoformat()
+                elif isinstance(value, dt.date | dt.time):
+                    item[path] = value.isoformat()
             if table_index == 0:
                 properties = item
                 continue
             objects[item["_path"]] = item
             parent = objects.get(item["_parent_path"]) if item["_parent_path"] else properties
             if parent is not None:
-                parent.setdefault(table.path, []).append(item)
+                parent.setdefault(self.tables[table_index].path, []).append(item)
         for table in self.tables[1:]:  # a repeat with no entries is an empty list, not a missing key
             if table.parent == "":
                 properties.setdefault(table.path, [])
-        return {"type": "Feature", "geometry": self._geometry(record, values), "properties": properties}
+        return {"type": "Feature", "geometry": self._geometry(record), "properties": properties}
 
-    def _value(self, cell: Any) -> Any:
-        if isinstance(cell, dt.datetime):
-            return cell.astimezone(self.tz).isoformat()
-        if isinstance(cell, dt.date | dt.time):
-            return cell.isoformat()
-        return cell
-
-    def _geometry(self, record: Record, values: dict[str, Any]) -> dict[str, Any] | None:
+    def _geometry(self, record: Record) -> dict[str, Any] | None:
         if self.geometry is None:
             lat, lon = record.leading.get("_lat"), record.leading.get("_lon")
             return None if lat is None or lon is None else {"type": "Point", "coordinates": [lon, lat]}
+        values, _ = self.flattener.scope(record)
         return shape(self.flattener.schema.fields[self.geometry].type, values.get(self.geometry))
 
 
