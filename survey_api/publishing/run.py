@@ -166,6 +166,7 @@ async def _send(
             await copying.wait()
         finally:
             await copying.cancel()
+        await city_db.index_geometry(layout.tables[0])
         await city_db.save(
             project,
             layout.form,
