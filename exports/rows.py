@@ -8,13 +8,13 @@ two-number geopoint, a version no longer listed), so no row ever shifts out of l
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
 
+from exports import cells
 from exports.schema import Column, Schema
 from forms.model import label_text
 
@@ -203,23 +203,23 @@ class Flattener:
         kind = column.type
         if column.part is not None:
             if kind == "select_multiple":
-                return int(column.part in _picked(value))
-            return _geopoint_part(value, column.part)
+                return int(column.part in cells.picked(value))
+            return cells.geopoint_part(value, column.part)
         if kind in ("select_one", "select_multiple", "rank"):
-            picked = _picked(value)
+            picked = cells.picked(value)
             if not picked:
-                return _text(value)
+                return cells.text(value)
             shown = [self.option(column, v) for v in picked]
             return shown if self.lists and kind != "select_one" else " ".join(shown)
-        convert = _CONVERT.get(kind)
+        convert = cells.CONVERT.get(kind)
         if convert is not None:
             try:
                 return convert(value)
             except (TypeError, ValueError):
-                return _text(value)
+                return cells.text(value)
         if kind in ("geotrace", "geoshape"):
-            return _odk_points(value)
-        return _text(value)
+            return cells.odk_points(value)
+        return cells.text(value)
 
     def option(self, column: Column, value: str) -> str:
         if not self.options.labels or not column.options:
@@ -236,99 +236,3 @@ class Flattener:
         parent = self.schema.fields.get(column.source)
         base = label_text(parent.label, self.options.lang, self._default) if parent else None
         return f"{base or column.source} ({column.part})"
-
-
-def _picked(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value if v is not None]
-    if isinstance(value, str):
-        return value.split()
-    return []
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | int | float):
-        return str(value).lower() if isinstance(value, bool) else str(value)
-    return msgspec.json.encode(value).decode()
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        return int(value.strip())
-    raise TypeError
-
-
-def _decimal(value: Any) -> float | int:
-    if isinstance(value, bool):
-        raise TypeError
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        return float(value.strip())
-    raise TypeError
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    raise TypeError
-
-
-def _datetime(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        parsed = dt.datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise ValueError
-        return parsed
-    raise TypeError
-
-
-def _time(value: Any) -> dt.time:
-    if isinstance(value, str):
-        return dt.time.fromisoformat(value)
-    raise TypeError
-
-
-_CONVERT = {
-    "integer": _integer,
-    "decimal": _decimal,
-    "range": _decimal,
-    "date": _date,
-    "datetime": _datetime,
-    "time": _time,
-}
-
-
-def _geopoint_part(value: Any, part: str) -> float | None:
-    if isinstance(value, dict):
-        number = value.get(part)
-        return number if isinstance(number, int | float) and not isinstance(number, bool) else None
-    if isinstance(value, str):  # "lat lon [alt [accuracy]]" as ODK writes it
-        numbers = value.split()
-        at = ("lat", "lon", "alt", "accuracy").index(part)
-        try:
-            return float(numbers[at]) if at < len(numbers) else None
-        except ValueError:
-            return None
-    return None
-
-
-def _odk_points(value: Any) -> str:
-    """A line or shape as ODK writes it: `lat lon alt accuracy;...`."""
-    if not isinstance(value, list):
-        return _text(value)
-    points = []
-    for point in value:
-        if not isinstance(point, dict):
-            return _text(value)
-        numbers = [point.get(k) for k in ("lat", "lon", "alt", "accuracy")]
-        points.append(" ".join("0" if n is None else f"{n:g}" for n in numbers))
-    return ";".join(points)
