@@ -31,6 +31,9 @@ DATE, TIMESTAMPTZ, TIMETZ, TEXT_ARRAY, UUID = (
     "text[]",
     "uuid",
 )
+LINESTRING, POLYGON = "geometry(LineString,4326)", "geometry(Polygon,4326)"
+GEOMETRIES = {"geotrace": LINESTRING, "geoshape": POLYGON}
+"""With PostGIS, a line or shape is a geometry column; without it, text as ODK writes it."""
 TYPES = {
     "integer": BIGINT,
     "decimal": DOUBLE,
@@ -139,7 +142,7 @@ def plan(
     previous = previous or {}
     schema = _withheld(schema)
     aliases = _aliases(schema)
-    widest = _types(schema, definitions)
+    widest = _types(schema, definitions, postgis)
     main_name = _name_of("", previous, aliases, identifier(f"{project}__{schema.key}"))
     tables = []
     for table in schema.tables:
@@ -217,14 +220,14 @@ def _column_name(column: Column, old: Mapping[str, str], aliases: Mapping[str, s
     return None
 
 
-def _types(schema: Schema, definitions: Sequence[FormDefinition]) -> dict[str, str]:
+def _types(schema: Schema, definitions: Sequence[FormDefinition], postgis: bool) -> dict[str, str]:
     """Canonical field path -> the join of its types over every version."""
     found: dict[str, str] = {}
     for defn in definitions:
         alias = schema.aliases.get(defn.version, {})
         for path, field in iter_fields(defn):
             canonical = alias.get(path, path)
-            kind = TYPES.get(field.type, TEXT)
+            kind = (GEOMETRIES if postgis else TYPES).get(field.type) or TYPES.get(field.type, TEXT)
             found[canonical] = widen(found[canonical], kind) if canonical in found else kind
     return found
 

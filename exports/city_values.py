@@ -8,8 +8,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+import shapely
 
-from exports.city import BIGINT, BOOLEAN, DATE, DOUBLE, TEXT, TEXT_ARRAY, TIMESTAMPTZ, TIMETZ, UUID, CityTable
+from exports.city import (
+    BIGINT,
+    BOOLEAN,
+    DATE,
+    DOUBLE,
+    LINESTRING,
+    POLYGON,
+    TEXT,
+    TEXT_ARRAY,
+    TIMESTAMPTZ,
+    TIMETZ,
+    UUID,
+    CityTable,
+)
 
 
 class Misfit(Exception):
@@ -147,6 +161,42 @@ def _uuid(cell: Any) -> uuid.UUID:
         raise Misfit from None
 
 
+def _points(cell: Any) -> list[tuple[float, float]]:
+    """`lat lon alt accuracy;...` (as the export writes a line or shape) as (lon, lat) pairs."""
+    if type(cell) is not str:
+        raise Misfit
+    points = []
+    for point in cell.split(";"):
+        numbers = point.split()
+        try:
+            points.append((float(numbers[1]), float(numbers[0])))
+        except (IndexError, ValueError):
+            raise Misfit from None
+    return points
+
+
+def _ewkb(geometry: Any) -> bytes:
+    if not geometry.is_valid:
+        raise Misfit
+    return bytes(shapely.to_wkb(shapely.set_srid(geometry, 4326), include_srid=True))
+
+
+def _linestring(cell: Any) -> bytes:
+    points = _points(cell)
+    if len(points) < 2:
+        raise Misfit
+    return _ewkb(shapely.LineString(points))
+
+
+def _polygon(cell: Any) -> bytes:
+    points = _points(cell)
+    if points and points[0] != points[-1]:
+        points.append(points[0])
+    if len(points) < 4:
+        raise Misfit
+    return _ewkb(shapely.Polygon(points))
+
+
 _FITS = {
     BIGINT: _bigint,
     DOUBLE: _double,
@@ -156,6 +206,8 @@ _FITS = {
     TIMETZ: _timetz,
     TEXT_ARRAY: _text_array,
     UUID: _uuid,
+    LINESTRING: _linestring,
+    POLYGON: _polygon,
 }
 
 

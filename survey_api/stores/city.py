@@ -80,6 +80,10 @@ class Target:
             "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
             " WHERE e.extname = 'postgis'"
         )
+        if self.postgis is not None:  # lines and shapes are sent as EWKB, which geometry's input reads
+            await self.conn.set_type_codec(
+                "geometry", schema=self.postgis, encoder=bytes, decoder=bytes, format="binary"
+            )
         async with self.conn.transaction():
             await self.conn.execute("SELECT pg_advisory_xact_lock(20261130)")
             if not await self.conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", self.schema):
@@ -135,7 +139,8 @@ class Target:
         for r in rows:
             table = found.setdefault(r["relname"], {"": ("", r["table_comment"])})
             if r["attname"] is not None:
-                table[r["attname"]] = (r["type"], r["comment"])
+                kind = r["type"].removeprefix(f"{self.postgis}.").removeprefix(f"{q(self.postgis or '')}.")
+                table[r["attname"]] = (kind, r["comment"])
         return found
 
     async def apply(self, tables: Sequence[CityTable]) -> tuple[bool, list[list[str]]]:
@@ -154,7 +159,7 @@ class Target:
                 for column in table.columns:
                     if column.name not in have:
                         await self.conn.execute(
-                            f"ALTER TABLE {self.t(table.name)} ADD COLUMN {q(column.name)} {column.type}"
+                            f"ALTER TABLE {self.t(table.name)} ADD COLUMN {q(column.name)} {self.sql_type(column.type)}"
                         )
                         have[column.name] = (column.type, None)
                     else:
@@ -178,11 +183,11 @@ class Target:
         new = widen(old, wanted)
         if new == old:
             return old
-        value = (
-            f"array_to_string({q(column)}, ' ')"
-            if old == TEXT_ARRAY and new == TEXT
-            else f"{q(column)}::{new}"
-        )
+        value = f"{q(column)}::{new}"
+        if old == TEXT_ARRAY and new == TEXT:
+            value = f"array_to_string({q(column)}, ' ')"
+        elif old.startswith("geometry") and new == TEXT:
+            value = f"{q(self.postgis or 'public')}.st_astext({q(column)})"
         async with city_views.set_aside(
             self.conn, self.t(table), column
         ):  # PostgreSQL alters no column a view reads
@@ -192,8 +197,12 @@ class Target:
         log.info("publish: %s.%s widened from %s to %s", table, column, old, new)
         return new
 
+    def sql_type(self, kind: str) -> str:
+        """A column type as DDL says it: PostGIS's own in the schema it was installed in."""
+        return f"{q(self.postgis)}.{kind}" if kind.startswith("geometry") and self.postgis else kind
+
     def _create(self, table: CityTable) -> str:
-        columns = [f"{q(c.name)} {c.type}" for c in table.columns]
+        columns = [f"{q(c.name)} {self.sql_type(c.type)}" for c in table.columns]
         if table.parent is None:
             columns[0] += " PRIMARY KEY"
         else:

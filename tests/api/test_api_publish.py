@@ -595,3 +595,52 @@ async def test_each_area_layer_is_a_table_of_the_index_with_its_polygons(
     assert again["korat__index__districts"] == (3, 0) and again["korat__sidewalk_audit"] == (1, 0)
     rows = {r["code"]: r for r in await city_rows(city_url, city_schema, "korat__index__districts")}
     assert rows["B"]["records"] == 2
+
+
+@pytest.mark.parametrize("city_url", ["postgis", "plain"], indirect=True)
+async def test_lines_and_shapes_are_geometry_columns_with_postgis_and_text_without(
+    client, member, city_url, city_schema
+):
+    coordinator = await member("coordinator", pii=True)
+    fields = [
+        {"name": "location", "type": "geopoint"},
+        {"name": "route", "type": "geotrace"},
+        {"name": "plot", "type": "geoshape"},
+    ]
+    await add_version(
+        client, coordinator, {"key": "paths", "version": "v1", "title": "Paths", "fields": fields}
+    )
+    line = [{"lat": 14.97, "lon": 102.10}, {"lat": 14.98, "lon": 102.11}]
+    ring = [*line, {"lat": 14.98, "lon": 102.10}, {"lat": 14.97, "lon": 102.10}]
+    items = [submission("paths", {"route": line, "plot": ring}), submission("paths", {"location": line[0]})]
+    pushed = await client.post(SYNC, json=batch(*items), headers=coordinator.headers)
+    assert [r["status"] for r in pushed.json()["results"]] == ["accepted"] * 2, pushed.text
+    assert (await publish(client, coordinator))["korat__paths"] == (2, 0)
+    conn = await asyncpg.connect(city_url)
+    try:
+        if "survey_city_postgis_" in city_url:
+            shapes = await conn.fetch(
+                f'SELECT ST_AsText(route) AS route, ST_AsText(plot) AS plot FROM "{city_schema}".korat__paths'
+            )
+            assert {(r["route"], r["plot"]) for r in shapes} == {
+                (
+                    "LINESTRING(102.1 14.97,102.11 14.98)",
+                    "POLYGON((102.1 14.97,102.11 14.98,102.1 14.98,102.1 14.97))",
+                ),
+                (None, None),
+            }
+            columns = await conn.fetch(
+                "SELECT f_geometry_column, type, srid FROM geometry_columns"
+                " WHERE f_table_schema = $1 AND f_table_name = 'korat__paths'",
+                city_schema,
+            )
+            assert {tuple(r) for r in columns} == {
+                ("geom", "POINT", 4326),
+                ("route", "LINESTRING", 4326),
+                ("plot", "POLYGON", 4326),
+            }
+        else:
+            assert await matches_export(client, coordinator, city_url, city_schema, "paths", pii=False) == 2
+    finally:
+        await conn.close()
+    assert (await publish(client, coordinator))["korat__paths"] == (0, 0)

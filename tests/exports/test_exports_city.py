@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+import shapely
 
 from exports import city, city_values
 from exports.layout import schema_of
@@ -152,3 +153,22 @@ def test_values_take_their_columns_type_or_misfit():
     with pytest.raises(city_values.Misfit) as caught:
         city_values.row(trees, [str(rid), None, 1, "trees[1]", "big"], kinds)
     assert caught.value.column == 5
+
+
+def test_lines_and_shapes_are_geometries_with_postgis_and_text_without():
+    fields = [{"name": "route", "type": "geotrace"}, {"name": "plot", "type": "geoshape"}]
+    gis = columns(layout(form("1", fields), postgis=True).tables[0])
+    assert gis["route"][1] == "geometry(LineString,4326)" and gis["plot"][1] == "geometry(Polygon,4326)"
+    assert columns(layout(form("1", fields)).tables[0])["route"][1] == "text"
+    line = city_values.value("14.97 102.1 0 0;14.98 102.11 0 0", city.LINESTRING)
+    assert shapely.from_wkb(line).equals(shapely.LineString([(102.1, 14.97), (102.11, 14.98)]))
+    assert shapely.get_srid(shapely.from_wkb(line)) == 4326
+    shape = city_values.value("14.97 102.1 0 0;14.98 102.1 0 0;14.98 102.11 0 0", city.POLYGON)
+    assert shapely.from_wkb(shape).is_valid  # closed for us
+    for cell, kind in [
+        ("14.97 102.1 0 0", city.LINESTRING),
+        ("a b;c d", city.LINESTRING),
+        ("1 2;3 4", city.POLYGON),
+    ]:
+        with pytest.raises(city_values.Misfit):
+            city_values.value(cell, kind)
