@@ -72,6 +72,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"SURVEY_EXPORT_TTL_H must be a whole number of hours from {low} to {high}, not {ttl!r}"
         )
+    city_schema = get("SURVEY_CITY_SCHEMA") or "survey"
+    if len(city_schema.encode()) > 63:
+        raise SettingsError("SURVEY_CITY_SCHEMA must be a PostgreSQL name of at most 63 bytes")
     worker = get("SURVEY_WORKER")
     if worker is not None and worker not in ("0", "1"):
         raise SettingsError(
@@ -81,7 +84,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=normalise_url(get("SURVEY_DATABASE_URL")),
         data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
         city_database_url=get("SURVEY_CITY_DATABASE_URL"),
-        city_schema=get("SURVEY_CITY_SCHEMA") or "survey",
+        city_schema=city_schema,
         max_body_mb=max_body_mb,
         max_text_kb=int(max_text) if max_text is not None else 64,
         intake_processes=int(processes) if processes is not None else None,

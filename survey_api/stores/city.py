@@ -145,7 +145,8 @@ class Target:
 
     async def apply(self, tables: Sequence[CityTable]) -> tuple[bool, list[list[str]]]:
         """Each table created or brought up to its layout (columns added, types widened, comments set);
-        (whether one had to be created, each table's column types as they now are)."""
+        (whether a table or column had to be made, so its rows must all be sent again; each table's
+        column types as they now are)."""
         now = await self.existing(t.name for t in tables)
         created, kinds = False, []
         for table in tables:
@@ -162,6 +163,7 @@ class Target:
                             f"ALTER TABLE {self.t(table.name)} ADD COLUMN {q(column.name)} {self.sql_type(column.type)}"
                         )
                         have[column.name] = (column.type, None)
+                        created = True
                     else:
                         old, note = have[column.name]
                         have[column.name] = (

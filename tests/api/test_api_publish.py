@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from survey_api.settings import Settings
+from survey_api.settings import Settings, SettingsError, load_settings
 from survey_api.stores import city as city_store
 from tests.factories import SYNC, batch, shop, submission
 
@@ -644,3 +644,26 @@ async def test_lines_and_shapes_are_geometry_columns_with_postgis_and_text_witho
     finally:
         await conn.close()
     assert (await publish(client, coordinator))["korat__paths"] == (0, 0)
+
+
+async def test_a_table_or_column_the_city_dropped_is_made_again_with_every_row(
+    client, shops, city_url, city_schema
+):
+    coordinator, analyst, _ = shops
+    await publish(client, coordinator)
+    conn = await asyncpg.connect(city_url)
+    try:
+        await conn.execute(f'ALTER TABLE "{city_schema}".korat__shops DROP COLUMN size')
+        await conn.execute(f'DROP TABLE "{city_schema}".korat__shops__visit__staff__shifts')
+    finally:
+        await conn.close()
+    counts = await publish(client, coordinator)
+    assert counts["korat__shops"] == (3, 0) and counts["korat__shops__visit__staff__shifts"] == (2, 0)
+    assert await matches_export(client, analyst, city_url, city_schema, "shops", pii=False) == 7
+
+
+def test_the_city_schema_is_a_postgresql_name():
+    assert load_settings({}).city_schema == "survey"
+    assert load_settings({"SURVEY_CITY_SCHEMA": "gis"}).city_schema == "gis"
+    with pytest.raises(SettingsError, match="63 bytes"):
+        load_settings({"SURVEY_CITY_SCHEMA": "ก" * 22})
