@@ -88,15 +88,14 @@ class Target:
             await self.conn.execute("SELECT pg_advisory_xact_lock(20261130)")
             if not await self.conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", self.schema):
                 await self.conn.execute(f"CREATE SCHEMA {q(self.schema)}")  # needs CREATE on the database
-            await self.conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.t(STATE)} (project text, form text, names jsonb NOT NULL,"
-                " fingerprint text NOT NULL, change_xid bigint NOT NULL, change_seq bigint NOT NULL,"
-                " published_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (project, form))"
-            )
-            await self.conn.execute(
-                f"COMMENT ON TABLE {self.t(STATE)} IS 'What survey-api published here: each form''s"
-                " table names and how far its records were sent. Leave it be.'"
-            )
+            if await self.conn.fetchval("SELECT to_regclass($1) IS NULL", self.t(STATE)):
+                await self.conn.execute(
+                    f"CREATE TABLE {self.t(STATE)} (project text, form text, names jsonb NOT NULL,"
+                    " fingerprint text NOT NULL, change_xid bigint NOT NULL, change_seq bigint NOT NULL,"
+                    " published_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (project, form));"
+                    f" COMMENT ON TABLE {self.t(STATE)} IS 'What survey-api published here: each form''s"
+                    " table names and how far its records were sent. Leave it be.'"
+                )
 
     async def states(self, project: str) -> dict[str, State]:
         rows = await self.conn.fetch(
