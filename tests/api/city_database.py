@@ -17,6 +17,7 @@ import pytest
 
 from survey_api.settings import Settings
 from tests.factories import SYNC, batch, submission
+from tests.tools import unavailable
 
 __all__ = ["city_dbs", "city_schema", "city_url", "settings", "shops"]
 """The fixtures a publish test module takes with `from tests.api.city_database import *`."""
@@ -74,7 +75,7 @@ async def city_dbs() -> Any:
     try:
         admin = await asyncpg.connect(f"{CITY_SERVER}/postgres", timeout=3)
     except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL answers on 127.0.0.1:5432 as postgres ({type(exc).__name__})")
+        unavailable(f"no PostgreSQL answers on 127.0.0.1:5432 as postgres ({type(exc).__name__})")
     names = {kind: f"survey_city_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("postgis", "plain")}
     for name in names.values():
         await admin.execute(f"CREATE DATABASE {name}")
@@ -82,7 +83,7 @@ async def city_dbs() -> Any:
     try:
         await gis.execute("CREATE EXTENSION postgis")
     except asyncpg.PostgresError as exc:
-        pytest.skip(f"PostGIS cannot be created on 127.0.0.1:5432: {exc}")
+        unavailable(f"PostGIS cannot be created on 127.0.0.1:5432 (Debian's postgresql-15-postgis-3): {exc}")
     finally:
         await gis.close()
     weak = f"weak_{uuid.uuid4().hex[:8]}"  # may log in, may not create anything

@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-import shutil
 import subprocess
 import zipfile
 from typing import Any
@@ -16,6 +15,7 @@ import openpyxl
 import pytest
 
 from tests.factories import SYNC, batch, submission
+from tests.tools import need
 
 BASE = "/api/v1/projects/korat/forms/shops"
 LONG = "ก" * 10_000 + "a" * 30_000  # 40,000 characters, under the 64 kB text limit
@@ -237,8 +237,7 @@ async def test_geojson_reads_in_ogrinfo_without_a_warning_and_keeps_records_with
     staff = placed["properties"]["visit/staff"]
     assert [s["visit/staff/who"] for s in staff] == ["A", "B"]
     assert [s["visit/staff/shifts/hours"] for s in staff[0]["visit/staff/shifts"]] == [4, 5]
-    if shutil.which("ogrinfo") is None:
-        pytest.skip("GDAL's ogrinfo is not installed (Debian gdal-bin); .ci/run installs it")
+    need("ogrinfo", "gdal-bin")
     path = tmp_path / "shops.geojson"
     path.write_bytes(body)
     checked = await asyncio.to_thread(

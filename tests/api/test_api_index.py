@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import shutil
 import subprocess
 from typing import Any
 
@@ -12,6 +11,7 @@ import openpyxl
 import pytest
 
 from tests.factories import SYNC, batch, item
+from tests.tools import need
 
 BASE = "/api/v1/projects/korat"
 
@@ -123,18 +123,18 @@ async def test_the_index_as_geojson_xlsx_and_csv(client, city, tmp_path):
     features = geo.json()["features"]
     assert [f["properties"]["name"] for f in features] == ["ในเมือง", "หัวทะเล", "โพธิ์กลาง"]
     assert features[0]["geometry"]["type"] == "MultiPolygon" and features[0]["properties"]["index"] == 75
-    if shutil.which("ogrinfo"):
-        path = tmp_path / "index.geojson"
-        path.write_bytes(geo.content)
-        done = await asyncio.to_thread(
-            subprocess.run,
-            ["ogrinfo", "-ro", "-al", "-so", str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0 and "Feature Count: 3" in done.stdout, done.stderr
-        assert "Warning" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+    need("ogrinfo", "gdal-bin")
+    path = tmp_path / "index.geojson"
+    path.write_bytes(geo.content)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        ["ogrinfo", "-ro", "-al", "-so", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "Feature Count: 3" in done.stdout, done.stderr
+    assert "Warning" not in done.stderr and "ERROR" not in done.stderr, done.stderr
     book = openpyxl.load_workbook(
         io.BytesIO((await client.get(f"{BASE}/index/districts.xlsx", headers=analyst.headers)).content)
     )

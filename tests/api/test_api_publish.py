@@ -4,7 +4,6 @@ tables read back with asyncpg and GDAL's ogrinfo, every row compared with the CS
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.api.city_database import (
     v2,
 )
 from tests.factories import SYNC, batch, shop, submission
+from tests.tools import need
 
 POLICY = {"radius_m": 25, "match_fields": ["shop_name"], "auto_merge_score": 0.85, "review_score": 0.6}
 
@@ -71,24 +71,24 @@ async def test_publish_is_typed_idempotent_and_matches_the_export(
     assert {str(r["record_id"]): r["wkt"] for r in geom}[ids[2]] is None
     assert [r["phone"] for r in phones] == [None] * 3  # personal data stays home by default
 
-    if shutil.which("ogrinfo"):
-        dbname = city_url.rpartition("/")[2]
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [
-                "ogrinfo",
-                "-ro",
-                "-so",
-                f"PG:dbname={dbname} host=127.0.0.1 user=postgres schemas={city_schema}",
-                "korat__shops",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out = done.stdout
-        assert "Geometry: Point" in out and "Feature Count: 3" in out
-        assert "EPSG" in out and "4326" in out
+    need("ogrinfo", "gdal-bin")
+    dbname = city_url.rpartition("/")[2]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            "ogrinfo",
+            "-ro",
+            "-so",
+            f"PG:dbname={dbname} host=127.0.0.1 user=postgres schemas={city_schema}",
+            "korat__shops",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = done.stdout
+    assert "Geometry: Point" in out and "Feature Count: 3" in out
+    assert "EPSG" in out and "4326" in out
 
 
 async def test_an_edit_is_sent_and_personal_data_only_when_the_project_says_so(

@@ -3,7 +3,6 @@
 import csv
 import datetime as dt
 import io
-import shutil
 import subprocess
 import uuid
 import zipfile
@@ -14,6 +13,7 @@ import pytest
 
 from exports import csvs
 from exports.sheets import Sheet
+from tests.tools import need
 
 TZ = ZoneInfo("Asia/Bangkok")
 BOM = b"\xef\xbb\xbf"
@@ -142,8 +142,8 @@ def test_the_csv_streams_in_chunks_before_the_rows_run_out():
     assert pulled < 30_000 and len(second) >= 64 * 1024
 
 
-@pytest.mark.skipif(shutil.which("unzip") is None, reason="Info-ZIP unzip is not installed")
 def test_info_zip_accepts_the_streamed_zip(tmp_path):
+    need("unzip", "unzip")
     path = tmp_path / "export.zip"
     path.write_bytes(b"".join(csvs.write([SHOPS, TREES], [(0, [THAI, 1]), (1, ["1", "ไทร"])], TZ)))
     done = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)

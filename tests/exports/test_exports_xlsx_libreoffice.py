@@ -3,7 +3,6 @@ Thai text, dates in the project's time zone and the links as their addresses."""
 
 import csv
 import datetime as dt
-import shutil
 import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,11 +11,13 @@ import pytest
 
 from exports import xlsx
 from exports.sheets import Sheet
+from tests.tools import need
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("soffice") is None,
-    reason="LibreOffice (soffice, Debian's libreoffice-calc-nogui) is not installed",
-)
+
+@pytest.fixture(autouse=True)
+def libreoffice() -> None:
+    need("soffice", "libreoffice-calc-nogui")
+
 
 TZ = ZoneInfo("Asia/Bangkok")
 THAI = 'ร้าน\u200bข้าว\u200bแกง\nซอย "สาม", หลังตลาด'
