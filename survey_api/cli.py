@@ -1,4 +1,4 @@
-"""The `survey-api` command: serve, worker, migrate, user create, export, index, publish."""
+"""The `survey-api` command: serve, worker, migrate, user create, export, index, publish, demo."""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from survey_api.demo.run import main as demo
+
+    return demo(args, settings)
 
 
 def stop_quietly(signum: int, frame: object) -> None:
@@ -202,6 +208,13 @@ def parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("project", help="the project's slug")
     publish.set_defaults(run=cmd_publish)
+
+    demo = sub.add_parser("demo", help="load the Korat demo project over HTTP and print its tokens and URLs")
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="a running server (else one is started)")
+    demo.add_argument("--reset", action="store_true", help="build the demo again, under a new project slug")
+    demo.add_argument("--keep-serving", action="store_true", help="leave the server it started running")
+    demo.add_argument("--admin-token", help="an admin's token (default: one made with `user create --admin`)")
+    demo.set_defaults(run=cmd_demo)
 
     worker = sub.add_parser(
         "worker", help="run export jobs from the queue until stopped (serve runs one in-process too)"
