@@ -25,7 +25,7 @@ from survey_api.errors import Conflict
 from survey_api.exporting.run import record_of
 from survey_api.publishing import index_layers
 from survey_api.stores import city as city_store
-from survey_api.stores import city_changes
+from survey_api.stores import city_changes, city_copy
 from survey_api.stores import forms as forms_store
 from survey_api.stores import projects as projects_store
 from survey_api.web.access import ProjectAccess
@@ -149,23 +149,65 @@ async def _send(
         if full:
             for i in reversed(range(len(layout.tables))):  # repeats first: their rows hang on the record's
                 gone[i].update(await city_db.delete(layout.tables[i], None))
-        copying = _Copying(city_db, layout, sent)  # a page is copied while the next is read and converted
-        try:
-            async for page in city_changes.changed_pages(db, form.id, cursor):
-                rows = await _rows(city_db, layout, flattener, kinds, page, copying)
-                await copying.wait()
-                if not full:
-                    ids = [row[0] for row in page]
-                    for i in reversed(range(len(layout.tables))):
-                        gone[i].update(await city_db.delete(layout.tables[i], ids))
-                copying.start(rows)
-                cursor = (page[-1][-2], page[-1][-1])
-                done += len(page)
+        piped = city_copy.plan(layout, kinds, pii) if full else None
+        if piped is None:
+            cursor, done = await _flatten(
+                db, city_db, form, flattener, kinds, full, cursor, gone, sent, done, total, on_progress
+            )
+        else:  # the plain records piped, then the others through the flattener
+            upto = await city_changes.last_changed(db, form.id, cursor)
+            counted = [done]
+
+            def on_rows(n: int) -> None:
+                counted[0] += n
                 if on_progress is not None:
-                    on_progress(done, total)
-            await copying.wait()
-        finally:
-            await copying.cancel()
+                    on_progress(counted[0], total)
+
+            where = city_copy.records(form.id, cursor, upto)
+            copied = await city_copy.pipe(db, city_db.conn, city_db.schema, piped, where, on_rows)
+            done = counted[0]
+            if copied.others:
+                ids = ", ".join(f"'{i}'" for i in copied.others)
+                before = [list(k) for k in kinds]
+                _, done = await _flatten(
+                    db,
+                    city_db,
+                    form,
+                    flattener,
+                    kinds,
+                    full,
+                    cursor,
+                    gone,
+                    sent,
+                    done,
+                    total,
+                    on_progress,
+                    upto=upto,
+                    also=f"records.id IN ({ids})",
+                )
+                if kinds != before:  # a column widened: every row as the flattener writes it to text
+                    for i in reversed(range(len(layout.tables))):
+                        await city_db.delete(layout.tables[i], None)
+                    for keys in sent:
+                        keys.clear()
+                    _, done = await _flatten(
+                        db,
+                        city_db,
+                        form,
+                        flattener,
+                        kinds,
+                        full,
+                        cursor,
+                        gone,
+                        sent,
+                        done,
+                        total,
+                        on_progress,
+                        upto=upto,
+                    )
+            for i, table in enumerate(layout.tables):
+                sent[i].update(await city_db.keys(table))
+            cursor = upto
         await city_db.index_geometry(layout.tables[0])
         await city_db.save(
             project,
@@ -176,6 +218,44 @@ async def _send(
         TableCount(name=t.name, upserted=len(sent[i]), deleted=len(gone[i] - sent[i]))
         for i, t in enumerate(layout.tables)
     ]
+
+
+async def _flatten(
+    db: Session,
+    city_db: city_store.Target,
+    form: _Form,
+    flattener: Flattener,
+    kinds: list[list[str]],
+    full: bool,
+    cursor: tuple[int, int],
+    gone: list[set[Any]],
+    sent: list[set[Any]],
+    done: int,
+    total: int,
+    on_progress: Progress | None,
+    upto: tuple[int, int] | None = None,
+    also: str | None = None,
+) -> tuple[tuple[int, int], int]:
+    """The changed records through the export's flattener, page by page; (cursor reached, done)."""
+    layout = form.layout
+    copying = _Copying(city_db, layout, sent)  # a page is copied while the next is read and converted
+    try:
+        async for page in city_changes.changed_pages(db, form.id, cursor, upto=upto, also=also):
+            rows = await _rows(city_db, layout, flattener, kinds, page, copying)
+            await copying.wait()
+            if not full:
+                ids = [row[0] for row in page]
+                for i in reversed(range(len(layout.tables))):
+                    gone[i].update(await city_db.delete(layout.tables[i], ids))
+            copying.start(rows)
+            cursor = (page[-1][-2], page[-1][-1])
+            done += len(page)
+            if on_progress is not None:
+                on_progress(done, total)
+        await copying.wait()
+    finally:
+        await copying.cancel()
+    return cursor, done
 
 
 class _Copying:

@@ -248,6 +248,13 @@ class Target:
             )
         return [r[0] for r in rows]
 
+    async def keys(self, table: CityTable) -> list[Any]:
+        """Every row's key (record_id, or a repeat entry's `_key`)."""
+        return [
+            r[0]
+            for r in await self.conn.fetch(f"SELECT {q(table.columns[0].name)} FROM {self.t(table.name)}")
+        ]
+
     async def put_areas(
         self, table: CityTable, rows: Sequence[tuple[Any, ...]], geojson: Sequence[str]
     ) -> None:

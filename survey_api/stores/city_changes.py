@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
@@ -31,8 +31,27 @@ async def count_changed(db: AsyncSession, form_id: Any, after: tuple[int, int]) 
     )
 
 
+async def last_changed(db: AsyncSession, form_id: Any, after: tuple[int, int]) -> tuple[int, int]:
+    """The cursor of the form's last record changed after `after` (`after` when none was)."""
+    record = tables.Record
+    row = (
+        await db.execute(
+            select(record.change_xid, record.change_seq)
+            .where(*_changed(form_id, after))
+            .order_by(record.change_xid.desc(), record.change_seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return after if row is None else (row[0], row[1])
+
+
 async def changed_pages(
-    db: AsyncSession, form_id: Any, after: tuple[int, int], size: int = 2000
+    db: AsyncSession,
+    form_id: Any,
+    after: tuple[int, int],
+    size: int = 2000,
+    upto: tuple[int, int] | None = None,
+    also: str | None = None,
 ) -> AsyncIterator[Sequence[Any]]:
     """The form's records changed after the cursor (SOURCE_COLUMNS), in change order, from transactions
     that have all ended (as the change feed reads them: a change may come late, never be skipped)."""
@@ -43,6 +62,10 @@ async def changed_pages(
         .where(*_changed(form_id, after))
         .order_by(record.change_xid, record.change_seq)
     )
+    if upto is not None:  # and, where `also` says, only some of them (SQL on `records`)
+        query = query.where(tuple_(record.change_xid, record.change_seq) <= tuple_(*upto))
+    if also is not None:
+        query = query.where(text(also))
     result = await db.stream(query.execution_options(yield_per=size))
     async for page in result.partitions(size):
         yield page
