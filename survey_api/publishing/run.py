@@ -144,118 +144,97 @@ async def _send(
         created, kinds = await city_db.apply(layout.tables)
         full = state is None or created or state.fingerprint != layout.fingerprint
         cursor = (0, 0) if full else state.cursor
-        gone: list[set[Any]] = [set() for _ in layout.tables]
-        sent: list[set[Any]] = [set() for _ in layout.tables]
+        sending = _Sending(db, city_db, form, flattener, kinds, full, done, total, on_progress)
         if full:
             for i in reversed(range(len(layout.tables))):  # repeats first: their rows hang on the record's
-                gone[i].update(await city_db.delete(layout.tables[i], None))
-        piped = city_copy.plan(layout, kinds, pii) if full else None
-        if piped is None:
-            cursor, done = await _flatten(
-                db, city_db, form, flattener, kinds, full, cursor, gone, sent, done, total, on_progress
-            )
-        else:  # the plain records piped, then the others through the flattener
-            upto = await city_changes.last_changed(db, form.id, cursor)
-            counted = [done]
-
-            def on_rows(n: int) -> None:
-                counted[0] += n
-                if on_progress is not None:
-                    on_progress(counted[0], total)
-
-            where = city_copy.records(form.id, cursor, upto)
-            copied = await city_copy.pipe(db, city_db.conn, city_db.schema, piped, where, on_rows)
-            done = counted[0]
-            if copied.others:
-                ids = ", ".join(f"'{i}'" for i in copied.others)
-                before = [list(k) for k in kinds]
-                _, done = await _flatten(
-                    db,
-                    city_db,
-                    form,
-                    flattener,
-                    kinds,
-                    full,
-                    cursor,
-                    gone,
-                    sent,
-                    done,
-                    total,
-                    on_progress,
-                    upto=upto,
-                    also=f"records.id IN ({ids})",
-                )
-                if kinds != before:  # a column widened: every row as the flattener writes it to text
-                    for i in reversed(range(len(layout.tables))):
-                        await city_db.delete(layout.tables[i], None)
-                    for keys in sent:
-                        keys.clear()
-                    _, done = await _flatten(
-                        db,
-                        city_db,
-                        form,
-                        flattener,
-                        kinds,
-                        full,
-                        cursor,
-                        gone,
-                        sent,
-                        done,
-                        total,
-                        on_progress,
-                        upto=upto,
-                    )
-            for i, table in enumerate(layout.tables):
-                sent[i].update(await city_db.keys(table))
-            cursor = upto
+                sending.gone[i].update(await city_db.delete(layout.tables[i], None))
+        plan = city_copy.plan(layout, kinds, pii) if full else None
+        if plan is None:
+            cursor = await sending.flatten(cursor)
+        else:
+            cursor = await sending.pipe(plan, cursor)
         await city_db.index_geometry(layout.tables[0])
         await city_db.save(
             project,
             layout.form,
             city_store.State(names=layout.names, fingerprint=layout.fingerprint, cursor=cursor),
         )
+    sent, gone = sending.sent, sending.gone
     return [
         TableCount(name=t.name, upserted=len(sent[i]), deleted=len(gone[i] - sent[i]))
         for i, t in enumerate(layout.tables)
     ]
 
 
-async def _flatten(
-    db: Session,
-    city_db: city_store.Target,
-    form: _Form,
-    flattener: Flattener,
-    kinds: list[list[str]],
-    full: bool,
-    cursor: tuple[int, int],
-    gone: list[set[Any]],
-    sent: list[set[Any]],
-    done: int,
-    total: int,
-    on_progress: Progress | None,
-    upto: tuple[int, int] | None = None,
-    also: str | None = None,
-) -> tuple[tuple[int, int], int]:
-    """The changed records through the export's flattener, page by page; (cursor reached, done)."""
-    layout = form.layout
-    copying = _Copying(city_db, layout, sent)  # a page is copied while the next is read and converted
-    try:
-        async for page in city_changes.changed_pages(db, form.id, cursor, upto=upto, also=also):
-            rows = await _rows(city_db, layout, flattener, kinds, page, copying)
+class _Sending:
+    """One form's send in progress: where its rows go, what was sent and deleted, how far it got."""
+
+    def __init__(
+        self,
+        db: Session,
+        city_db: city_store.Target,
+        form: _Form,
+        flattener: Flattener,
+        kinds: list[list[str]],
+        full: bool,
+        done: int,
+        total: int,
+        on_progress: Progress | None,
+    ) -> None:
+        self.db, self.city_db, self.form, self.flattener, self.kinds = db, city_db, form, flattener, kinds
+        self.full, self.done, self.total, self.on_progress = full, done, total, on_progress
+        self.gone: list[set[Any]] = [set() for _ in form.layout.tables]
+        self.sent: list[set[Any]] = [set() for _ in form.layout.tables]
+
+    def count(self, records: int) -> None:
+        self.done += records
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+
+    async def flatten(
+        self, cursor: tuple[int, int], upto: tuple[int, int] | None = None, also: str | None = None
+    ) -> tuple[int, int]:
+        """The changed records through the export's flattener, page by page; the cursor reached."""
+        layout, city_db = self.form.layout, self.city_db
+        copying = _Copying(
+            city_db, layout, self.sent
+        )  # a page is copied while the next is read and converted
+        try:
+            async for page in city_changes.changed_pages(self.db, self.form.id, cursor, upto=upto, also=also):
+                rows = await _rows(city_db, layout, self.flattener, self.kinds, page, copying)
+                await copying.wait()
+                if not self.full:
+                    ids = [row[0] for row in page]
+                    for i in reversed(range(len(layout.tables))):
+                        self.gone[i].update(await city_db.delete(layout.tables[i], ids))
+                copying.start(rows)
+                cursor = (page[-1][-2], page[-1][-1])
+                self.count(len(page))
             await copying.wait()
-            if not full:
-                ids = [row[0] for row in page]
+        finally:
+            await copying.cancel()
+        return cursor
+
+    async def pipe(self, plan: city_copy.Plan, cursor: tuple[int, int]) -> tuple[int, int]:
+        """A first send: the plain records piped, then the others through the flattener; the cursor
+        reached."""
+        layout, city_db = self.form.layout, self.city_db
+        upto = await city_changes.last_changed(self.db, self.form.id, cursor)
+        where = city_copy.records(self.form.id, cursor, upto)
+        copied = await city_copy.pipe(self.db, city_db.conn, city_db.schema, plan, where, self.count)
+        if copied.others:
+            before = [list(k) for k in self.kinds]
+            ids = ", ".join(f"'{i}'" for i in copied.others)
+            await self.flatten(cursor, upto, also=f"records.id IN ({ids})")
+            if self.kinds != before:  # a column widened: every row as the flattener writes it to text
                 for i in reversed(range(len(layout.tables))):
-                    gone[i].update(await city_db.delete(layout.tables[i], ids))
-            copying.start(rows)
-            cursor = (page[-1][-2], page[-1][-1])
-            done += len(page)
-            if on_progress is not None:
-                on_progress(done, total)
-        await copying.wait()
-    finally:
-        await copying.cancel()
-    return cursor, done
+                    await city_db.delete(layout.tables[i], None)
+                for keys in self.sent:
+                    keys.clear()
+                await self.flatten(cursor, upto)
+        for i, table in enumerate(layout.tables):
+            self.sent[i].update(await city_db.keys(table))
+        return upto
 
 
 class _Copying:
