@@ -40,3 +40,21 @@ class Progress:
     def _line(self, text: str) -> None:
         self._last = time.monotonic()
         print(text, file=self.stream, flush=True)
+
+
+class Later:
+    """A progress bar made at the first report, once the total is known (`update(done, total)`)."""
+
+    def __init__(self, what: str, unit: str) -> None:
+        self.what, self.unit = what, unit
+        self.bar: Progress | None = None
+
+    def update(self, done: int, total: int) -> None:
+        self.bar = self.bar or Progress(self.what, total, self.unit)
+        self.bar.update(done)
+
+    def close(self, summary: str) -> None:
+        if self.bar is not None:
+            self.bar.close(summary)
+        else:
+            print(summary, file=sys.stderr, flush=True)

@@ -1,31 +1,68 @@
-"""The commands that write what analysts read: `export`, `index` and `publish`, as their endpoints do."""
+"""The commands that write what analysts read: `export`, `index` and `publish`, as their endpoints do.
+
+Each runs with the operator's rights (whoever runs `survey-api` on the server reaches the database
+itself) through `as_operator`: the database found (or the embedded one started) and migrated, the
+project looked up, the command's work run; a refusal is the endpoint's problem, printed as one line.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from survey_api.settings import Settings
 from survey_api.startup import database, migrate
 
+if TYPE_CHECKING:
+    from survey_api.db.session import Sessions
+    from survey_api.errors import ApiError
+    from survey_api.web.access import ProjectAccess
 
-def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    """What GET .../export.{format} gives, written to a file, with the operator's rights."""
-    from pathlib import Path
+T = TypeVar("T")
 
+
+def as_operator(
+    settings: Settings, project: str, work: Callable[[Sessions, ProjectAccess], Awaitable[T]]
+) -> T:
+    """`work(sessions, access)` on the project, with an admin's rights; an ApiError comes out as is."""
     from survey_api.db.engine import make_engine
     from survey_api.db.session import make_sessionmaker, unit_of_work
+    from survey_api.web.access import as_operator as operator_access
+
+    async def run(url: str) -> T:
+        engine = make_engine(url, pool_size=2)
+        try:
+            sessions = make_sessionmaker(engine)
+            async with unit_of_work(sessions) as db:
+                access = await operator_access(db, project)
+            return await work(sessions, access)
+        finally:
+            await engine.dispose()
+
+    with database(settings) as resolved:
+        migrate(resolved)
+        return asyncio.run(run(resolved.database_url or ""))
+
+
+def refused(exc: ApiError) -> int:
+    """The problem an endpoint would answer, as one line on stderr; the command's exit code."""
+    details = "; ".join(f"{'.'.join(map(str, p.loc[1:]))}: {p.message}" for p in exc.problems)
+    print(f"error: {exc.detail}" + (f" {details}" if details else ""), file=sys.stderr)
+    return 1
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """What GET .../export.{format} gives, written to a file."""
+    from pathlib import Path
+
+    from survey_api.db.session import unit_of_work
     from survey_api.errors import ApiError
     from survey_api.exporting import run
     from survey_api.exporting.params import ExportRequest, check
     from survey_api.progress import Progress
-    from survey_api.web.access import as_operator
-
-    def refused(exc: ApiError) -> int:
-        details = "; ".join(f"{'.'.join(map(str, p.loc[1:]))}: {p.message}" for p in exc.problems)
-        print(f"error: {exc.detail}" + (f" {details}" if details else ""), file=sys.stderr)
-        return 1
 
     names = ("lang", "include", "since", "until", "bbox", "area", "geometry")
     request = ExportRequest(**{n: getattr(args, n) for n in names}, labels="true" if args.labels else None)
@@ -34,117 +71,70 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     except ApiError as exc:
         return refused(exc)
 
-    async def export(url: str) -> tuple[Progress, int, Path]:
-        engine = make_engine(url, pool_size=2)
-        try:
-            sessions = make_sessionmaker(engine)
-            async with unit_of_work(sessions) as db:
-                access = await as_operator(db, args.project)
-                prepared = await run.prepare(db, access, args.form, params)
-            path = Path(args.output or prepared.filename)
-            what = f"export {args.project}/{args.form} as {prepared.extension}"
-            progress = Progress(what, prepared.total, "records")
-            return progress, await run.write_file(sessions, prepared, path, progress.update), path
-        finally:
-            await engine.dispose()
+    async def export(sessions: Sessions, access: ProjectAccess) -> tuple[Progress, int, Path]:
+        async with unit_of_work(sessions) as db:
+            prepared = await run.prepare(db, access, args.form, params)
+        path = Path(args.output or prepared.filename)
+        what = f"export {args.project}/{args.form} as {prepared.extension}"
+        progress = Progress(what, prepared.total, "records")
+        return progress, await run.write_file(sessions, prepared, path, progress.update), path
 
-    with database(settings) as resolved:
-        migrate(resolved)
-        try:
-            progress, written, path = asyncio.run(export(resolved.database_url or ""))
-        except ApiError as exc:
-            return refused(exc)
+    try:
+        progress, written, path = as_operator(settings, args.project, export)
+    except ApiError as exc:
+        return refused(exc)
     progress.close(f"{written} records written to {path} ({path.stat().st_size:,} bytes)")
     return 0
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    """What GET .../index/{layer}.{format} gives, written to a file, with the operator's rights."""
+    """What GET .../index/{layer}.{format} gives, written to a file."""
     from pathlib import Path
     from zoneinfo import ZoneInfo
 
-    from survey_api.db.engine import make_engine
-    from survey_api.db.session import make_sessionmaker, unit_of_work
+    from survey_api.db.session import unit_of_work
     from survey_api.errors import ApiError
     from survey_api.indexing import output
     from survey_api.indexing.run import index
-    from survey_api.progress import Progress
-    from survey_api.web.access import as_operator
+    from survey_api.progress import Later
 
     path = Path(args.output or f"{args.project}-index-{args.layer}.{args.format}")
+    progress = Later(f"index {args.project}/{args.layer}", "records")
 
-    async def compute(url: str) -> tuple[Progress | None, int]:
-        engine = make_engine(url, pool_size=1)
-        progress: Progress | None = None
+    async def compute(sessions: Sessions, access: ProjectAccess) -> int:
+        async with unit_of_work(sessions) as db:
+            run = await index(db, access, args.layer, progress.update)
+        tz = ZoneInfo(access.timezone)
+        data = await asyncio.to_thread(lambda: b"".join(output.chunks(run, args.format, args.lang, tz)))
+        await asyncio.to_thread(path.write_bytes, data)
+        return run.result.ranked
 
-        def report(done: int, total: int) -> None:
-            nonlocal progress
-            progress = progress or Progress(f"index {args.project}/{args.layer}", total, "records")
-            progress.update(done)
-
-        try:
-            async with unit_of_work(make_sessionmaker(engine)) as db:
-                access = await as_operator(db, args.project)
-                run = await index(db, access, args.layer, report)
-            tz = ZoneInfo(access.timezone)
-            data = await asyncio.to_thread(lambda: b"".join(output.chunks(run, args.format, args.lang, tz)))
-            await asyncio.to_thread(path.write_bytes, data)
-            return progress, run.result.ranked
-        finally:
-            await engine.dispose()
-
-    with database(settings) as resolved:
-        migrate(resolved)
-        try:
-            progress, ranked = asyncio.run(compute(resolved.database_url or ""))
-        except ApiError as exc:
-            print(f"error: {exc.detail}", file=sys.stderr)
-            return 1
-    summary = f"index of {args.layer}: {ranked} areas ranked, written to {path}"
-    if progress is not None:
-        progress.close(summary)
-    else:
-        print(summary, file=sys.stderr)
+    try:
+        ranked = as_operator(settings, args.project, compute)
+    except ApiError as exc:
+        return refused(exc)
+    progress.close(f"index of {args.layer}: {ranked} areas ranked, written to {path}")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
-    """What POST .../publish does, with the operator's rights and a progress bar."""
-    from survey_api.db.engine import make_engine
-    from survey_api.db.session import make_sessionmaker, unit_of_work
+    """What POST .../publish does."""
+    from survey_api.db.session import unit_of_work
     from survey_api.errors import ApiError
-    from survey_api.progress import Progress
+    from survey_api.progress import Later
     from survey_api.publishing.run import Published, Target, publish
-    from survey_api.web.access import as_operator
 
-    async def run(url: str) -> tuple[Progress | None, Published]:
-        engine = make_engine(url, pool_size=1)
-        progress: Progress | None = None
+    progress = Later(f"publish {args.project}", "records")
 
-        def report(done: int, total: int) -> None:
-            nonlocal progress
-            progress = progress or Progress(f"publish {args.project}", total, "records")
-            progress.update(done)
+    async def send(sessions: Sessions, access: ProjectAccess) -> Published:
+        async with unit_of_work(sessions) as db:
+            target = Target(url=settings.city_database_url, schema=settings.city_schema)
+            return await publish(db, access, target, progress.update)
 
-        try:
-            async with unit_of_work(make_sessionmaker(engine)) as db:
-                access = await as_operator(db, args.project)
-                target = Target(url=settings.city_database_url, schema=settings.city_schema)
-                return progress, await publish(db, access, target, report)
-        finally:
-            await engine.dispose()
-
-    with database(settings) as resolved:
-        migrate(resolved)
-        try:
-            progress, published = asyncio.run(run(resolved.database_url or ""))
-        except ApiError as exc:
-            print(f"error: {exc.detail}", file=sys.stderr)
-            return 1
+    try:
+        published = as_operator(settings, args.project, send)
+    except ApiError as exc:
+        return refused(exc)
     lines = [f"  {t.name}: {t.upserted} upserted, {t.deleted} deleted" for t in published.tables]
-    summary = "\n".join([f"published {args.project} to schema {settings.city_schema!r}:", *lines])
-    if progress is not None:
-        progress.close(summary)
-    else:
-        print(summary, file=sys.stderr)
+    progress.close("\n".join([f"published {args.project} to schema {settings.city_schema!r}:", *lines]))
     return 0
