@@ -32,6 +32,7 @@ import time
 from typing import Any
 
 import asyncpg
+import loading
 import msgspec
 from harness import (
     Connection,
@@ -59,9 +60,6 @@ from ingest import (
     set_up,
     submission,
 )
-
-from sync.folding import CELL_M
-from sync.grid import cell_key
 
 PAGE = 1000  # the feed's largest page, the one DESIGN.md's target names
 CHUNK = 500  # records per loading transaction: an intake batch
@@ -100,70 +98,23 @@ def answers_sql() -> str:
     return "jsonb_build_object(" + ", ".join(parts) + ")"
 
 
-# Columns left out (change_seq, change_xid) take their defaults, as intake's COPY leaves them.
-INSERT = f"""
-INSERT INTO records (
-    id, project_id, form_id, form_version, revision, status, answers, issues, lat, lon, accuracy,
-    cell_x, cell_y, observations, content_hash, device_id, submission_uuid, created_by, updated_by,
-    created_at, updated_at, observed_at
-)
-SELECT gen_random_uuid(), $1, $2, $3, 1, 'ok', {answers_sql()}, '[]', p.lat, p.lon, p.accuracy,
-    p.cell_x, p.cell_y, 1, md5(random()::text) || md5(random()::text),
-    'tablet-' || lpad(floor(random() * 50)::int::text, 2, '0'), gen_random_uuid()::text, $4, $4,
-    now(), now(), timestamptz '2026-11-20 08:00+07' + floor(random() * 600)::int * interval '1 minute'
-FROM unnest($5::float8[], $6::float8[], $7::float8[], $8::int8[], $9::int8[])
-    AS p(lat, lon, accuracy, cell_x, cell_y)
-"""
-
-
-def points(rng: random.Random, n: int) -> list[list[Any]]:
-    """`n` points in a 10 km box around Korat's old city, as columns: lat, lon, accuracy, cells."""
-    lats = [round(14.92 + rng.random() * 0.09, 6) for _ in range(n)]
-    lons = [round(102.05 + rng.random() * 0.09, 6) for _ in range(n)]
-    cells = [cell_key(lat, lon, CELL_M) for lat, lon in zip(lats, lons, strict=True)]
-    accuracy = [round(rng.uniform(2, 15), 1) for _ in range(n)]
-    return [lats, lons, accuracy, [c[0] for c in cells], [c[1] for c in cells]]
+INSERT = loading.insert_sql(answers_sql())
 
 
 async def load(dsn: str, records: int, seed: int) -> dict[str, Any]:
     """`records` new records, one transaction per CHUNK on LOADERS connections; VACUUM ANALYZE, CHECKPOINT."""
+    every = records // 10 // CHUNK * CHUNK or CHUNK
+
+    def progress(done: int) -> None:
+        if done % every == 0:
+            log(f"loaded {done:,} records")
+
+    loaded = await loading.load(
+        dsn, project=PROJECT, form_key=FORM_KEY, version=VERSION, insert=INSERT, records=records,
+        seed=seed, chunk=CHUNK, loaders=LOADERS, on_chunk=progress,
+    )  # fmt: skip
     conn = await asyncpg.connect(dsn)
     try:
-        project, form, user = await conn.fetchrow(
-            "SELECT f.project_id, f.id, (SELECT id FROM users WHERE email = 'volunteer@bench.example') "
-            "FROM forms f JOIN projects p ON p.id = f.project_id WHERE p.slug = $1 AND f.key = $2",
-            PROJECT,
-            FORM_KEY,
-        )
-    finally:
-        await conn.close()
-    chunks = iter(range(0, records, CHUNK))
-    done = 0
-
-    async def loader(n: int) -> None:
-        nonlocal done
-        rng = random.Random(seed * 1000 + n)
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute("SET synchronous_commit = off")  # the same rows, fewer waits for the disk
-            for start in chunks:
-                size = min(CHUNK, records - start)
-                await conn.execute(INSERT, project, form, VERSION, user, *points(rng, size))  # autocommit
-                done += size
-                if done % (records // 10 // CHUNK * CHUNK or CHUNK) == 0:
-                    log(f"loaded {done:,} records")
-        finally:
-            await conn.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(loader(n) for n in range(LOADERS)))
-    seconds = time.perf_counter() - began
-    conn = await asyncpg.connect(dsn)
-    try:
-        vacuum_began = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) records")
-        await conn.execute("CHECKPOINT")  # the load's writes reach the disk now, not while pages are timed
-        vacuum = time.perf_counter() - vacuum_began
         table_mb, index_mb, transactions = await conn.fetchrow(
             "SELECT pg_table_size('records') / 1048576.0, pg_indexes_size('records') / 1048576.0,"
             " count(DISTINCT change_xid) FROM records"
@@ -171,12 +122,13 @@ async def load(dsn: str, records: int, seed: int) -> dict[str, Any]:
         shared_buffers = await conn.fetchval("SHOW shared_buffers")
     finally:
         await conn.close()
+    seconds = loaded["seconds"]
     return {
         "records": records,
         "seconds": round(seconds, 1),
         "records_per_s": round(records / seconds),
         "transactions": transactions,
-        "vacuum_analyze_checkpoint_seconds": round(vacuum, 1),
+        "vacuum_analyze_checkpoint_seconds": round(loaded["settle_seconds"], 1),
         "table_mb": round(float(table_mb)),
         "indexes_mb": round(float(index_mb)),
         "shared_buffers": shared_buffers,

@@ -49,12 +49,10 @@ from typing import Any
 
 import asyncpg
 import httpx
+import loading
 import psutil
 from harness import HarnessError, Instance, Server, asyncpg_dsn, cpu_seconds, log, postgres_pids
 from ingest import WORDS, batch_body
-
-from sync.folding import CELL_M
-from sync.grid import cell_key
 
 PROJECT = "bench"
 FORM_KEY = "household_survey"
@@ -177,68 +175,24 @@ def answers_sql() -> str:
     return " || ".join("jsonb_build_object(" + ", ".join(g) + ")" for g in groups)
 
 
-INSERT = f"""
-INSERT INTO records (
-    id, project_id, form_id, form_version, revision, status, answers, issues, lat, lon, accuracy,
-    cell_x, cell_y, observations, content_hash, device_id, submission_uuid, created_by, updated_by,
-    created_at, updated_at, observed_at
-)
-SELECT gen_random_uuid(), $1, $2, $3, 1, 'ok', {answers_sql()}, '[]', p.lat, p.lon, p.accuracy,
-    p.cell_x, p.cell_y, 1, md5(random()::text) || md5(random()::text),
-    'tablet-' || lpad(floor(random() * 50)::int::text, 2, '0'), gen_random_uuid()::text, $4, $4,
-    now(), now(), timestamptz '2026-11-20 08:00+07' + floor(random() * 600)::int * interval '1 minute'
-FROM unnest($5::float8[], $6::float8[], $7::float8[], $8::int8[], $9::int8[])
-    AS p(lat, lon, accuracy, cell_x, cell_y)
-"""
-
-
-def points(rng: random.Random, n: int) -> list[list[Any]]:
-    lats = [round(14.92 + rng.random() * 0.09, 6) for _ in range(n)]
-    lons = [round(102.05 + rng.random() * 0.09, 6) for _ in range(n)]
-    cells = [cell_key(lat, lon, CELL_M) for lat, lon in zip(lats, lons, strict=True)]
-    accuracy = [round(rng.uniform(2, 15), 1) for _ in range(n)]
-    return [lats, lons, accuracy, [c[0] for c in cells], [c[1] for c in cells]]
+INSERT = loading.insert_sql(answers_sql())
 
 
 async def load(dsn: str, records: int, seed: int) -> dict[str, Any]:
     """`records` more records, one transaction per CHUNK on LOADERS connections; VACUUM ANALYZE, CHECKPOINT."""
+    loaded = await loading.load(
+        dsn, project=PROJECT, form_key=FORM_KEY, version=VERSION, insert=INSERT, records=records,
+        seed=seed, chunk=CHUNK, loaders=LOADERS,
+    )  # fmt: skip
     conn = await asyncpg.connect(dsn)
     try:
-        project, form, user = await conn.fetchrow(
-            "SELECT f.project_id, f.id, (SELECT id FROM users WHERE email = 'volunteer@bench.example') "
-            "FROM forms f JOIN projects p ON p.id = f.project_id WHERE p.slug = $1 AND f.key = $2",
-            PROJECT,
-            FORM_KEY,
-        )
-    finally:
-        await conn.close()
-    chunks = iter(range(0, records, CHUNK))
-
-    async def loader(n: int) -> None:
-        rng = random.Random(seed * 1000 + n)
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute("SET synchronous_commit = off")
-            for start in chunks:
-                await conn.execute(
-                    INSERT, project, form, VERSION, user, *points(rng, min(CHUNK, records - start))
-                )
-        finally:
-            await conn.close()
-
-    began = time.perf_counter()
-    if records > 0:
-        await asyncio.gather(*(loader(n) for n in range(LOADERS)))
-    seconds = time.perf_counter() - began
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("VACUUM (ANALYZE) records")
-        await conn.execute("CHECKPOINT")
         total, table_mb = await conn.fetchrow(
-            "SELECT count(*), pg_table_size('records') / 1048576.0 FROM records WHERE form_id = $1", form
+            "SELECT count(*), pg_table_size('records') / 1048576.0 FROM records WHERE form_id = $1",
+            loaded["form_id"],
         )
     finally:
         await conn.close()
+    seconds = loaded["seconds"]
     return {
         "added": records,
         "records": total,

@@ -33,12 +33,10 @@ import time
 from typing import Any
 
 import asyncpg
+import loading
 import msgspec
 import psutil
 from harness import HarnessError, Instance, Server, asyncpg_dsn, cpu_seconds, log, postgres_pids
-
-from sync.folding import CELL_M
-from sync.grid import cell_key
 
 PROJECT = "bench"
 FORM_KEY = "shop_audit"
@@ -212,78 +210,30 @@ ANSWERS = f"""jsonb_build_object(
         'kind', {pick(KINDS)},
         'opened', to_char(date '2010-01-01' + floor(random() * 6000)::int, 'YYYY-MM-DD')))"""
 
-# As changes.py: columns left out (change_seq, change_xid, ...) take their defaults.
-INSERT = f"""
-INSERT INTO records (
-    id, project_id, form_id, form_version, revision, status, answers, issues, lat, lon, accuracy,
-    cell_x, cell_y, observations, content_hash, device_id, submission_uuid, created_by, updated_by,
-    created_at, updated_at, observed_at
-)
-SELECT gen_random_uuid(), $1, $2, $3, 1, 'ok', {ANSWERS}, '[]', p.lat, p.lon, p.accuracy,
-    p.cell_x, p.cell_y, 1, md5(random()::text) || md5(random()::text),
-    'tablet-' || lpad(floor(random() * 50)::int::text, 2, '0'), gen_random_uuid()::text, $4, $4,
-    now(), now(), timestamptz '2026-11-20 08:00+07' + floor(random() * 600)::int * interval '1 minute'
-FROM unnest($5::float8[], $6::float8[], $7::float8[], $8::int8[], $9::int8[])
-    AS p(lat, lon, accuracy, cell_x, cell_y)
-"""
+INSERT = loading.insert_sql(ANSWERS)
 
 
-def columns(rng: random.Random, n: int) -> tuple[list[Any], int]:
+def columns(rng: random.Random, n: int) -> tuple[loading.Columns, int]:
     """`n` points as columns (lat, lon, accuracy, cell x, cell y) and how many of them are in BOX."""
-    pts = [point(rng) for _ in range(n)]
-    cells = [cell_key(lat, lon, CELL_M) for lat, lon in pts]
-    inside = sum(1 for lat, _ in pts if lat <= BOX[3])
-    return [
-        [p[0] for p in pts],
-        [p[1] for p in pts],
-        [round(rng.uniform(2, 15), 1) for _ in range(n)],
-        [c[0] for c in cells],
-        [c[1] for c in cells],
-    ], inside
+    points = [point(rng) for _ in range(n)]
+    return loading.columns_of(points, rng), sum(1 for lat, _ in points if lat <= BOX[3])
 
 
 async def load(dsn: str, records: int, seed: int) -> dict[str, Any]:
     """`records` more clean records on LOADERS connections; then VACUUM ANALYZE and a CHECKPOINT."""
+    loaded = await loading.load(
+        dsn, project=PROJECT, form_key=FORM_KEY, version=VERSION, insert=INSERT, records=records,
+        seed=seed, points=columns, chunk=CHUNK, loaders=LOADERS,
+    )  # fmt: skip
     conn = await asyncpg.connect(dsn)
     try:
-        project, form, user = await conn.fetchrow(
-            "SELECT f.project_id, f.id, (SELECT id FROM users WHERE email = 'volunteer@bench.example') "
-            "FROM forms f JOIN projects p ON p.id = f.project_id WHERE p.slug = $1 AND f.key = $2",
-            PROJECT,
-            FORM_KEY,
-        )
-    finally:
-        await conn.close()
-    chunks = iter(range(0, records, CHUNK))
-    inside = 0
-
-    async def loader(n: int) -> None:
-        nonlocal inside
-        rng = random.Random(seed * 1000 + n)
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute("SET synchronous_commit = off")
-            for start in chunks:
-                cols, located = columns(rng, min(CHUNK, records - start))
-                await conn.execute(INSERT, project, form, VERSION, user, *cols)
-                inside += located
-        finally:
-            await conn.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(loader(seed * 10 + n) for n in range(LOADERS)))
-    seconds = time.perf_counter() - began
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("VACUUM (ANALYZE) records")
-        await conn.execute("CHECKPOINT")
         table_mb = await conn.fetchval("SELECT pg_table_size('records') / 1048576.0")
     finally:
         await conn.close()
     return {
         "records": records,
-        "inside": inside,
-        "seconds": round(seconds, 1),
+        "inside": loaded["counted"],
+        "seconds": round(loaded["seconds"], 1),
         "table_mb": round(float(table_mb)),
     }
 
