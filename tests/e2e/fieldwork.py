@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from benchmarks.harness import Server
 from tests.factories import FORM
+from tests.tools import unavailable
 
 PROJECT = "korat"
 API = f"/api/v1/projects/{PROJECT}"
@@ -68,3 +72,17 @@ def new_item(**overrides: Any) -> dict[str, Any]:
         "answers": answers,
         **overrides,
     }
+
+
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """A new empty database on this machine's PostgreSQL (127.0.0.1:5432), its URL; dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc"]
+    created = subprocess.run([*psql, f"CREATE DATABASE {name}"], capture_output=True, text=True)
+    if created.returncode != 0:
+        unavailable(f"no PostgreSQL on 127.0.0.1:5432 to publish to: {created.stderr.strip()}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)

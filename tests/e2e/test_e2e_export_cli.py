@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import uuid
 import zipfile
 
 import httpx
 import openpyxl
 
 from benchmarks.harness import Instance
-from tests.e2e.fieldwork import API, auth, call, new_item, set_up
-from tests.tools import unavailable
+from tests.e2e.fieldwork import API, auth, call, fresh_database, new_item, set_up
 
 
 def test_the_export_command_writes_the_same_records_as_the_endpoint(instance: Instance, tmp_path) -> None:
@@ -73,17 +70,10 @@ def test_the_export_command_writes_the_same_records_as_the_endpoint(instance: In
     assert json.loads(index.read_bytes()) == over_http
     assert over_http["rows"][0]["values"] == {"shops": 25}
 
-    city = f"survey_cli_{uuid.uuid4().hex[:8]}"
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc"]
-    created = subprocess.run([*psql, f"CREATE DATABASE {city}"], capture_output=True, text=True)
-    if created.returncode != 0:
-        unavailable(f"no PostgreSQL on 127.0.0.1:5432 to publish to: {created.stderr.strip()}")
-    try:
-        instance.env["SURVEY_CITY_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{city}"
+    with fresh_database("survey_cli") as city:
+        instance.env["SURVEY_CITY_DATABASE_URL"] = city
         published = instance.cli("publish", "korat")
         assert published.returncode == 0, published.stderr
         assert "korat__sidewalk_audit: 25 upserted, 0 deleted" in published.stderr, published.stderr
         again = instance.cli("publish", "korat")
         assert "korat__sidewalk_audit: 0 upserted, 0 deleted" in again.stderr, again.stderr
-    finally:
-        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {city} WITH (FORCE)"], capture_output=True)
