@@ -30,6 +30,7 @@ from survey_api.routes.records import RecordController, ReviewController
 from survey_api.routes.sync import SyncController
 from survey_api.routes.users import UserController
 from survey_api.settings import Settings, load_settings
+from survey_api.stores.media import LocalMedia
 from survey_api.tuning import tune_gc
 from survey_api.web import openapi
 from survey_api.web.auth import auth_middleware, provide_user
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, sessionmaker: Sessions | None = None) -> L
                 "settings": settings,
                 "sessionmaker": sessionmaker,
                 "validators": Validators(settings.max_text_bytes),
+                "media": LocalMedia(settings.media_root),
                 "helpers": None,
             }
         ),

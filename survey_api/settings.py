@@ -11,6 +11,8 @@ import msgspec
 MAX_BODY_MB = 1024  # a request body is held in memory while it is judged
 MAX_TEXT_KB = 16 * 1024  # one text answer
 EXPORT_TTL_H = (1, 720)  # hours an export job's file is kept: an hour to a month
+MAX_ATTACHMENT_MB = 1024  # one attached file (a photo, a recording)
+MAX_SUBMISSION_MB = 10 * 1024  # every file of one submission together
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,6 +28,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     )
     export_ttl_h: int = 24  # hours an export job's file is kept
     worker: bool = True  # `serve` runs a job worker in its process
+    media_dir: Path | None = None  # where attachments are stored by sha256; None: data_dir / "media"
+    max_attachment_mb: float = 16.0  # one attached file
+    max_submission_mb: float = 100.0  # every attached file of one submission together
 
     @property
     def max_body_bytes(self) -> int:
@@ -34,6 +39,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def max_text_bytes(self) -> int:
         return self.max_text_kb * 1024
+
+    @property
+    def media_root(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return int(self.max_attachment_mb * 1024 * 1024)
+
+    @property
+    def max_submission_bytes(self) -> int:
+        return int(self.max_submission_mb * 1024 * 1024)
 
 
 class SettingsError(ValueError):
@@ -80,6 +97,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"SURVEY_WORKER must be 1 (serve runs a job worker) or 0 (it does not), not {worker!r}"
         )
+    max_attachment_mb = _megabytes(
+        get("SURVEY_MAX_ATTACHMENT_MB"), "SURVEY_MAX_ATTACHMENT_MB", 16.0, MAX_ATTACHMENT_MB
+    )
+    max_submission_mb = _megabytes(
+        get("SURVEY_MAX_SUBMISSION_MB"), "SURVEY_MAX_SUBMISSION_MB", 100.0, MAX_SUBMISSION_MB
+    )
+    media_dir = get("SURVEY_MEDIA_DIR")
     return Settings(
         database_url=normalise_url(get("SURVEY_DATABASE_URL")),
         data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
@@ -90,7 +114,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         intake_processes=int(processes) if processes is not None else None,
         export_ttl_h=int(ttl) if ttl is not None else 24,
         worker=worker != "0",
+        media_dir=Path(media_dir) if media_dir else None,
+        max_attachment_mb=max_attachment_mb,
+        max_submission_mb=max_submission_mb,
     )
+
+
+def _megabytes(value: str | None, name: str, default: float, highest: float) -> float:
+    """A size in megabytes, greater than 0 and at most `highest`."""
+    if value is None:
+        return default
+    try:
+        size = float(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of megabytes, not {value!r}") from exc
+    if not 0 < size <= highest:
+        raise SettingsError(f"{name} must be greater than 0 and at most {highest:g}")
+    return size
 
 
 def normalise_url(url: str | None) -> str | None:

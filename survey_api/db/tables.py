@@ -122,6 +122,9 @@ class FormVersion(Base):
     # the uploaded XLSForm (0005), read only by its download: never loaded with the row
     xlsform: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
     xlsform_type: Mapped[str | None] = mapped_column(Text)
+    # the XForm compiled at publish (0010): its exact bytes are served, never regenerated
+    xform: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    xform_md5: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("form_id", "version"),)
 
 
@@ -139,6 +142,23 @@ class FormMedia(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created()
     __table_args__ = (UniqueConstraint("version_id", "name"),)
+
+
+class Attachment(Base):
+    """A file a submission sent (0010); its bytes live in the media store under `sha256`."""
+
+    __tablename__ = "attachments"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    submission_uuid: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    field: Mapped[str | None] = mapped_column(Text)  # the answer path naming the file, where one does
+    content_type: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("project_id", "submission_uuid", "filename"),)
 
 
 class Submission(Base):

@@ -38,7 +38,7 @@ class TokenAuth(AbstractAuthenticationMiddleware):
 
 
 def auth_middleware() -> DefineMiddleware:
-    return DefineMiddleware(TokenAuth, exclude=["^/schema"], exclude_from_auth_key="public")
+    return DefineMiddleware(TokenAuth, exclude=["^/schema", "^/openrosa"], exclude_from_auth_key="public")
 
 
 def provide_user(request: Request) -> User:
