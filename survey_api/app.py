@@ -15,6 +15,7 @@ from survey_api.db.session import Sessions, make_sessionmaker, provide_db
 from survey_api.intake.items import Validators
 from survey_api.intake.pool import Helpers, default_processes
 from survey_api.jobs.worker import Worker
+from survey_api.openrosa.documents import VersionHeader
 from survey_api.routes.areas import AreaController
 from survey_api.routes.duplicates import DuplicateController
 from survey_api.routes.export_jobs import ExportJobController
@@ -23,6 +24,7 @@ from survey_api.routes.form_media import FormMediaController
 from survey_api.routes.forms import FormController
 from survey_api.routes.health import health
 from survey_api.routes.index import IndexController
+from survey_api.routes.openrosa import OPENROSA_HANDLERS
 from survey_api.routes.projects import ProjectController
 from survey_api.routes.publish import PublishController
 from survey_api.routes.quarantine import QuarantineController
@@ -93,10 +95,10 @@ def create_app(settings: Settings, *, sessionmaker: Sessions | None = None) -> L
 
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
     app = Litestar(
-        route_handlers=[health, api],
+        route_handlers=[health, api, *OPENROSA_HANDLERS],
         dependencies={"db": Provide(provide_db), "user": Provide(provide_user, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[UrlGuard(), auth_middleware()],
+        middleware=[VersionHeader, UrlGuard(), auth_middleware()],
         request_class=GuardedRequest,
         lifespan=[database],
         request_max_body_size=settings.max_body_bytes,
