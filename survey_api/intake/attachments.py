@@ -10,6 +10,7 @@ import re
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -111,6 +112,14 @@ async def attach(
         user_id=user_id,
     )
     return view(row, replaced=earlier is not None, unchanged=False)
+
+
+def path_of(project: str, submission_uuid: str, filename: str) -> str:
+    """The API path of one file of a submission (what records and exports link to)."""
+    return (
+        f"/api/v1/projects/{quote(project, safe='')}/submissions/{quote(submission_uuid, safe='')}"
+        f"/attachments/{quote(filename, safe='')}"
+    )
 
 
 def view(row: Any, *, replaced: bool, unchanged: bool) -> Attached:

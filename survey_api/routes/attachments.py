@@ -12,7 +12,7 @@ from litestar.params import FromPath
 
 from survey_api.db.session import DB
 from survey_api.errors import Forbidden, NotFound
-from survey_api.intake.attachments import Attached, attach, check_name, field_of
+from survey_api.intake.attachments import Attached, attach, check_name, field_of, path_of
 from survey_api.stores import attachments, forms
 from survey_api.web import body
 from survey_api.web.access import Action, ProjectAccess, member
@@ -37,14 +37,6 @@ class AttachmentOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class AttachmentList(msgspec.Struct, frozen=True, kw_only=True):
     items: list[AttachmentOut]
-
-
-def path_of(project: str, submission_uuid: str, filename: str) -> str:
-    """The API path of one attachment (what a record's attachments and exports link to)."""
-    return (
-        f"/api/v1/projects/{quote(project, safe='')}/submissions/{quote(submission_uuid, safe='')}"
-        f"/attachments/{quote(filename, safe='')}"
-    )
 
 
 class AttachmentController(Controller):
