@@ -17,6 +17,7 @@ from survey_api.intake.pool import Helpers, default_processes
 from survey_api.jobs.worker import Worker
 from survey_api.openrosa.documents import VersionHeader
 from survey_api.routes.areas import AreaController
+from survey_api.routes.attachments import AttachmentController
 from survey_api.routes.duplicates import DuplicateController
 from survey_api.routes.export_jobs import ExportJobController
 from survey_api.routes.exports import ExportController
@@ -54,6 +55,7 @@ API_CONTROLLERS = [
     IndexController,
     ExportJobController,
     PublishController,
+    AttachmentController,
 ]
 
 

@@ -1,4 +1,4 @@
-"""The `survey-api` command: serve, worker, migrate, user create, export, index, publish, demo."""
+"""The `survey-api` command: serve, worker, migrate, user create, export, index, publish, demo, collect-qr."""
 
 from __future__ import annotations
 
@@ -141,6 +141,43 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_collect_qr(args: argparse.Namespace, settings: Settings) -> int:
+    """A tablet's configuration code, from a token the coordinator already has: no database."""
+    from pathlib import Path
+
+    from survey_api import tablets
+
+    try:
+        config = tablets.collect_settings(args.url, args.token, args.project, args.name or args.project)
+    except tablets.Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if tablets.loopback(args.url):
+        print(
+            f"warning: a tablet cannot reach {args.url}: give the server's address on the network.",
+            file=sys.stderr,
+        )
+    payload = tablets.qr_payload(config)
+    sys.stdout.write(tablets.terminal_text(payload))
+    project = config["project"]
+    print(f"Project: {project['name']}")
+    print(f"Server URL: {config['general']['server_url']}")
+    print(
+        "Scan it in ODK Collect or KoboCollect: Add project, Configure with QR code"
+        " (the code is drawn for a dark terminal; on a light one, scan the PNG from -o).",
+        file=sys.stderr,
+    )
+    if args.output:
+        path = Path(args.output)
+        try:
+            tablets.save_png(payload, path)
+        except OSError as exc:
+            print(f"error: cannot write {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"QR code written to {path}", file=sys.stderr)
+    return 0
+
+
 def refuse_user(args: argparse.Namespace) -> str | None:
     """Why POST /users would refuse this user, in a sentence; None when it would create them."""
     from survey_api.routes.users import NewUser
@@ -215,6 +252,19 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-serving", action="store_true", help="leave the server it started running")
     demo.add_argument("--admin-token", help="an admin's token (default: one made with `user create --admin`)")
     demo.set_defaults(run=cmd_demo)
+
+    qr = sub.add_parser(
+        "collect-qr",
+        help="print the QR code that sets up ODK Collect / KoboCollect on a tablet for a project",
+    )
+    qr.add_argument(
+        "--url", required=True, help="the server as tablets reach it, e.g. http://192.168.1.10:8000"
+    )
+    qr.add_argument("--project", required=True, help="the project's slug")
+    qr.add_argument("--token", required=True, help="the tablet's token, from POST /api/v1/auth/token")
+    qr.add_argument("--name", help="the project's name on the tablet (default: the slug)")
+    qr.add_argument("-o", "--output", help="also write the code to this PNG file")
+    qr.set_defaults(run=cmd_collect_qr)
 
     worker = sub.add_parser(
         "worker", help="run export jobs from the queue until stopped (serve runs one in-process too)"

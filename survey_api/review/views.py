@@ -9,9 +9,12 @@ from typing import Annotated, Any
 import msgspec
 
 from forms.model import PERSONAL_METADATA
+from forms.values import ATTACHMENTS
 from survey_api.db import tables
 from survey_api.db.session import Session
+from survey_api.intake.attachments import path_of
 from survey_api.intake.items import Validators
+from survey_api.stores import attachments as attachment_store
 from survey_api.stores import forms
 from survey_api.web.access import ProjectAccess
 
@@ -30,6 +33,24 @@ METADATA = (
 )
 
 
+class AttachmentRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A file the record's answers name (`received` once it was sent), or one its submissions sent."""
+
+    name: str
+    field: str | None
+    received: bool
+    size: int | None = None
+    content_type: str | None = None
+    url: str | None = None
+    """The API path that downloads it (reading a sensitive field's file needs `pii`)."""
+
+
+ATTACHMENT_LIST = (
+    "Files the record's photo, audio, video and file answers name, each `received` or still expected,"
+    " and any other file its submissions sent; a sensitive field's files are left out without `pii`."
+)
+
+
 class Record(msgspec.Struct, frozen=True, kw_only=True):
     record_id: uuid.UUID
     form: str
@@ -45,6 +66,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
     merged_into: uuid.UUID | None
     observations: int
     metadata: Annotated[dict[str, Any] | None, msgspec.Meta(description=METADATA)] = None
+    attachments: Annotated[list[AttachmentRef], msgspec.Meta(description=ATTACHMENT_LIST)] = []
 
 
 def status_of(row: tables.Record) -> str:
@@ -54,14 +76,81 @@ def status_of(row: tables.Record) -> str:
 async def records(
     db: Session, access: ProjectAccess, rows: list[tuple[tables.Record, str]], validators: Validators
 ) -> list[Record]:
-    """Views of (record, form key) rows; one query loads the versions whose sensitive fields to hide."""
-    hidden: dict[tuple[uuid.UUID, str], frozenset[str]] = {}
-    if not access.pii and rows:
-        keys = list({(r.form_id, r.form_version) for r, _ in rows})
-        versions = await forms.versions_named(db, keys)
-        for v in versions:
-            hidden[(v.form_id, v.version)] = frozenset(validators.get(v, access.timezone).sensitive_paths)
-    return [view(r, key, hidden.get((r.form_id, r.form_version), frozenset()), access.pii) for r, key in rows]
+    """Views of (record, form key) rows; one query loads their versions (which fields are sensitive,
+    which name files) and one the files their submissions sent."""
+    keys = list({(r.form_id, r.form_version) for r, _ in rows})
+    compiled = {
+        (v.form_id, v.version): validators.get(v, access.timezone)
+        for v in await forms.versions_named(db, keys)
+    }
+    sent = await attachment_store.of_records(db, access.id, [(r.id, r.submission_uuid) for r, _ in rows])
+    views = []
+    for r, key in rows:
+        validator = compiled.get((r.form_id, r.form_version))
+        hidden = frozenset() if access.pii or validator is None else frozenset(validator.sensitive_paths)
+        record = view(r, key, hidden, access.pii)
+        types = validator.field_types if validator is not None else {}
+        files = attachment_refs(
+            access.slug, r.submission_uuid, record.answers, types, sent.get(r.id, []), hidden
+        )
+        views.append(msgspec.structs.replace(record, attachments=files))
+    return views
+
+
+def attachment_refs(
+    project: str,
+    submission_uuid: str | None,
+    answers: dict[str, Any],
+    types: dict[str, str],
+    sent: list[tables.Attachment],
+    hidden: frozenset[str],
+) -> list[AttachmentRef]:
+    """The files the (masked) answers name, in form order, then the other files sent; the newest file
+    of a name wins when several submissions sent one."""
+    received = {a.filename: a for a in sent if a.field is None or a.field not in hidden}
+    refs: list[AttachmentRef] = []
+    seen: set[str] = set()
+    for name, field in expected_files(answers, types):
+        if name in seen:
+            continue
+        seen.add(name)
+        refs.append(reference(project, submission_uuid, name, field, received.get(name)))
+    for name, row in received.items():
+        if name not in seen:
+            refs.append(reference(project, submission_uuid, name, row.field, row))
+    return refs
+
+
+def reference(
+    project: str, submission_uuid: str | None, name: str, field: str | None, row: tables.Attachment | None
+) -> AttachmentRef:
+    owner = row.submission_uuid if row is not None else submission_uuid
+    return AttachmentRef(
+        name=name,
+        field=field,
+        received=row is not None,
+        size=row.size if row is not None else None,
+        content_type=row.content_type if row is not None else None,
+        url=path_of(project, owner, name) if owner else None,
+    )
+
+
+def expected_files(answers: Any, types: dict[str, str], prefix: str = "") -> list[tuple[str, str]]:
+    """(file name, field path) of every photo, audio, video or file answer, inside groups and repeats,
+    in the order the record keeps them (forms nest a few levels at most: `forms.model.MAX_DEPTH`)."""
+    if isinstance(answers, list):
+        return [found for item in answers for found in expected_files(item, types, prefix)]
+    if not isinstance(answers, dict):
+        return []
+    found: list[tuple[str, str]] = []
+    for name, value in answers.items():
+        path = prefix + name
+        if types.get(path) in ATTACHMENTS:
+            if isinstance(value, str) and value:
+                found.append((value, path))
+        elif isinstance(value, dict | list):
+            found += expected_files(value, types, path + "/")
+    return found
 
 
 def view(row: tables.Record, form_key: str, hidden: frozenset[str], pii: bool) -> Record:

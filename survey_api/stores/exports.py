@@ -43,7 +43,7 @@ COLUMNS = (
 """The row an export reads per record, in this order."""
 
 
-def _where(query: Select[Any], form_id: uuid.UUID, filters: Filters) -> Select[Any]:
+def where_records(query: Select[Any], form_id: uuid.UUID, filters: Filters) -> Select[Any]:
     query = query.where(Record.form_id == form_id, Record.merged_into.is_(None))
     if not filters.include_all:
         query = query.where(Record.status == "ok")
@@ -58,7 +58,7 @@ def _where(query: Select[Any], form_id: uuid.UUID, filters: Filters) -> Select[A
 
 
 async def count(db: AsyncSession, form_id: uuid.UUID, filters: Filters) -> int:
-    return await db.scalar(_where(select(func.count()).select_from(Record), form_id, filters)) or 0
+    return await db.scalar(where_records(select(func.count()).select_from(Record), form_id, filters)) or 0
 
 
 async def pages(
@@ -69,7 +69,7 @@ async def pages(
     A page of 500 decoded 100-field records holds about 6 MB, and an export keeps a few pages in
     flight (exporting/bridge.py); 1,000-row pages raised a 100-field export's peak by 40 MB more,
     no faster (docs/performance.md, Exports)."""
-    query = _where(
+    query = where_records(
         select(*COLUMNS).outerjoin(tables.User, tables.User.id == Record.created_by), form_id, filters
     ).order_by(Record.created_at, Record.id)
     result = await db.stream(query.execution_options(yield_per=size))
