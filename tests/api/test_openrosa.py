@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from tests.api.openrosa import SHOPS, publish_shops
 from tests.factories import Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -28,43 +29,11 @@ XFORMS_NS = "{http://www.w3.org/2002/xforms}"
 HEADERS = {"X-OpenRosa-Version": "1.0"}
 PHOTO = b"\xff\xd8\xff\xe0" + b"a shop front" * 100
 SECOND_PHOTO = b"\xff\xd8\xff\xe0" + b"the sidewalk" * 100
-SHOPS: dict[str, Any] = {
-    "key": "shops",
-    "version": "2026-11-30",
-    "title": {"en": "Shops", "th": "ร้านค้า"},
-    "default_language": "th",
-    "fields": [
-        {"name": "shop_name", "type": "text", "required": True, "label": {"en": "Name", "th": "ชื่อร้าน"}},
-        {
-            "name": "place",
-            "type": "group",
-            "fields": [
-                {"name": "location", "type": "geopoint"},
-                {"name": "opened", "type": "date"},
-            ],
-        },
-        {"name": "goods", "type": "select_multiple", "choices": "goods"},
-        {"name": "seats", "type": "integer", "constraint": ". >= 0"},
-        {"name": "front", "type": "photo"},
-        {"name": "street", "type": "photo"},
-        {"name": "staff", "type": "repeat", "fields": [{"name": "role", "type": "text"}]},
-    ],
-    "choices": {"goods": [{"value": "rice"}, {"value": "noodles"}, {"value": "drinks"}]},
-}
 
 
 @pytest.fixture
 async def tablet(client: AsyncClient, member) -> tuple[Person, str]:
-    """A coordinator who published `shops`, and the OpenRosa root of a volunteer's tablet."""
-    coordinator = await member("coordinator", pii=True)
-    volunteer = await member("volunteer")
-    created = await client.post("/api/v1/projects/korat/forms", json=SHOPS, headers=coordinator.headers)
-    assert created.status_code == 201, created.text
-    published = await client.post(
-        f"/api/v1/projects/korat/forms/shops/versions/{SHOPS['version']}/publish", headers=coordinator.headers
-    )
-    assert published.status_code == 200, published.text
-    return coordinator, f"/openrosa/key/{volunteer.token}/projects/korat"
+    return await publish_shops(client, member)
 
 
 def _xml(response: Any) -> ET.Element:
@@ -138,6 +107,7 @@ ANSWERS = {
     "place": {"location": "14.9730 102.0836 180 4.5", "opened": "2019-05-01"},
     "goods": "rice drinks",
     "seats": "12",
+    "frontage": "14.9730 102.0836 0 5;14.9731 102.0838 0 5",
     "front": "front.jpg",
     "street": "street.jpg",
     "staff": [{"role": "cook"}, {"role": "cashier"}],
@@ -183,6 +153,7 @@ async def test_collect_lists_downloads_and_submits(client: AsyncClient, tablet: 
     assert answers["place"]["opened"] == "2019-05-01"
     assert answers["goods"] == ["rice", "drinks"]
     assert answers["seats"] == 12
+    assert [(p["lat"], p["lon"]) for p in answers["frontage"]] == [(14.973, 102.0836), (14.9731, 102.0838)]
     assert [s["role"] for s in answers["staff"]] == ["cook", "cashier"]
     photo = await client.get(
         f"/api/v1/projects/korat/submissions/{instance_id}/attachments/front.jpg", headers=coordinator.headers
