@@ -1,4 +1,4 @@
-"""The README's "A first campaign, step by step" block, run by bash as written, against a real server.
+"""The README's "A first campaign, step by step" block (an ODK Collect submission with its photo included), run by bash as written, against a real server.
 
 Two things differ from a user's terminal, and only these: the server listens on a free port instead of
 8000 (the block's `127.0.0.1:8000` is pointed at it), and `survey-api` is this interpreter's
@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import openpyxl
 
 from benchmarks.harness import Instance, Server
@@ -58,10 +59,19 @@ def test_the_readme_walkthrough_runs_as_written(instance: Instance, tmp_path: Pa
     results = json.JSONDecoder().raw_decode(out, out.index('{"results":'))[0]["results"]
     assert [r["status"] for r in results] == ["accepted", "rejected"]
     assert results[1]["errors"][0]["code"] == "coordinates_swapped"
-    book = openpyxl.load_workbook(tmp_path / "korat-sidewalk_audit.xlsx")
-    assert len(list(book["sidewalk_audit"].iter_rows(values_only=True))) == 2  # the header, one record
+    assert "<formID>sidewalk_audit</formID>" in out  # Collect's form list
+    assert (tmp_path / "tablet.png").read_bytes().startswith(b"\x89PNG")
+    assert '<message nature="submit_success">' in out  # the instance Collect sent was stored
+    sheet = openpyxl.load_workbook(tmp_path / "korat-sidewalk_audit.xlsx")["sidewalk_audit"]
+    rows = list(sheet.iter_rows())
+    assert len(rows) == 3  # the header, the batch's record and the one from Collect
+    links = [cell.hyperlink.target for row in rows[1:] for cell in row if cell.hyperlink is not None]
+    assert len(links) == 1 and links[0].endswith("/attachments/shopfront.png"), links
+    checker = instance.create_admin("checker@korat.go.th")
+    photo = httpx.get(links[0], headers={"Authorization": f"Bearer {checker}"})
+    assert photo.content == (ROOT / "examples" / "shopfront.png").read_bytes()
     features = json.loads((tmp_path / "sidewalk.geojson").read_text())["features"]
-    assert len(features) == 1 and features[0]["geometry"]["type"] == "Point"
+    assert len(features) == 2 and {f["geometry"]["type"] for f in features} == {"Point"}
 
 
 def test_the_readme_tour_runs_as_written_and_publishes(instance: Instance, tmp_path: Path) -> None:
