@@ -1,0 +1,91 @@
+"""A version's XForm, the form ODK Collect, KoboCollect and Enketo fill, compiled by pyxform.
+
+An XLSForm upload is compiled from the workbook itself, so every column the author wrote reaches the
+tablet, even those the server's definition does not keep; a JSON definition is written as XLSForm
+sheets first (`forms.xform_sheets`). Either way the instance root carries the server's key and
+version (`id`, `version`): the workbook's may have been defaulted by the server at upload.
+"""
+
+from dataclasses import fields
+from typing import Any
+
+from pyxform import aliases, xls2json_backends
+from pyxform.errors import PyXFormError
+from pyxform.xls2xform import convert
+
+from forms.errors import FormsError
+from forms.model import FormDefinition
+from forms.xform_sheets import Sheets, xlsform_sheets
+from forms.xlsform import XLS_MAGIC
+from forms.xlsform_settings import header
+
+FILE_TYPES = {"xlsx": ".xlsx", "xls": ".xls"}
+_IDENTITY = frozenset({"id_string", "version"})  # settings the server decides (form_id is id_string)
+
+
+class XFormError(FormsError):
+    """pyxform refused to compile the form: the message is pyxform's reason, for the person publishing."""
+
+
+def compile_xform(
+    defn: FormDefinition, xlsform: bytes | None = None, xlsform_type: str | None = None
+) -> bytes:
+    """The XForm (UTF-8 bytes) of a version: from its uploaded workbook if it has one, else from `defn`.
+
+    `xlsform_type` is "xlsx" or "xls" (a media type saying `ms-excel` is read as "xls"); without it the
+    file's first bytes decide. XFormError when pyxform refuses the form."""
+    if xlsform is None:
+        book = workbook_dict(xlsform_sheets(defn))
+    else:
+        book = _uploaded(defn, xlsform, _file_type(xlsform, xlsform_type))
+    try:
+        result = convert(xlsform=book, validate=False, warnings=[])
+    except PyXFormError as exc:
+        raise XFormError(f"pyxform cannot make an XForm of this form: {exc}") from exc
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:  # pyxform trips on what it never checks
+        raise XFormError(f"pyxform cannot make an XForm of this form ({type(exc).__name__}: {exc})") from exc
+    return result.xform.encode("utf-8")
+
+
+def workbook_dict(sheets: Sheets) -> dict[str, Any]:
+    """Sheet rows as pyxform's `convert` takes a workbook: each sheet with its header row beside it."""
+    book: dict[str, Any] = {"sheet_names": list(sheets)}
+    for name, rows in sheets.items():
+        book[name] = rows
+        book[f"{name}_header"] = [dict.fromkeys(key for row in rows for key in row)]
+    return book
+
+
+def _file_type(data: bytes, declared: str | None) -> str:
+    if declared:
+        kind = declared.lower().removeprefix(".")
+        if kind in FILE_TYPES:
+            return FILE_TYPES[kind]
+        if "ms-excel" in kind:
+            return ".xls"
+        if "spreadsheetml" in kind:
+            return ".xlsx"
+    return ".xls" if data[:8] == XLS_MAGIC else ".xlsx"
+
+
+def _uploaded(defn: FormDefinition, data: bytes, file_type: str) -> dict[str, Any]:
+    """The workbook as pyxform reads it, with settings naming the server's key and version."""
+    try:
+        read = xls2json_backends.get_xlsform(data, file_type=file_type)
+    except PyXFormError as exc:
+        raise XFormError(f"the uploaded {file_type} workbook could not be read again: {exc}") from exc
+    book = {f.name: getattr(read, f.name) for f in fields(read)}
+    settings = [dict(row) for row in book.get("settings") or [{}]] or [{}]
+    written = [key for row in (book.get("settings_header") or [{}])[:1] for key in row]
+
+    def kept(key: str) -> bool:
+        name = header(str(key))
+        return aliases.settings_header.get(name, name) not in _IDENTITY
+
+    first = {k: v for k, v in settings[0].items() if kept(k)} | {"form_id": defn.key, "version": defn.version}
+    book["settings"] = [first, *settings[1:]]
+    book["settings_header"] = [dict.fromkeys([*(k for k in written if kept(k)), "form_id", "version"])]
+    names = list(book.get("sheet_names") or [])
+    if not any(str(n).lower() == "settings" for n in names):
+        book["sheet_names"] = [*names, "settings"]
+    return book
