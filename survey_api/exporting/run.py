@@ -19,7 +19,7 @@ from cityindex.areas import Area, Locator
 from exports import csvs as csv_writer
 from exports import geojson, layout, xlsx
 from exports.geojson import Features, GeometryError
-from exports.rows import Flattener, Options, Record
+from exports.rows import SUBMISSION, Flattener, Options, Record
 from exports.schema import Schema
 from forms.errors import Problem
 from forms.model import METADATA_COLUMNS, METADATA_KINDS, load_definition
@@ -164,8 +164,8 @@ def writer(prepared: Prepared) -> Callable[[Iterator[Record]], Iterator[bytes]]:
 
 
 def record_of(row: Sequence[Any]) -> Record:
-    """A row of `exports_store.COLUMNS` as the export's record."""
-    rid, revision, status, version, created, updated, email, lat, lon, accuracy, answers, meta = row
+    """A row of `exports_store.READ` (or of its first twelve, `COLUMNS`) as the export's record."""
+    rid, revision, status, version, created, updated, email, lat, lon, accuracy, answers, meta = row[:12]
     leading = {
         "_record_id": str(rid),
         "_revision": revision,
@@ -177,6 +177,7 @@ def record_of(row: Sequence[Any]) -> Record:
         "_lat": lat,
         "_lon": lon,
         "_accuracy": accuracy,
+        SUBMISSION: row[12] if len(row) > 12 else None,
     }
     if meta:
         leading |= {

@@ -296,7 +296,7 @@ def _convert(
     for source in page:
         if source[-3] is not None or source[2] != "ok":  # merged away, or waiting for a review
             continue
-        for i, cells in flattener.rows(record_of(source[:12])):
+        for i, cells in flattener.rows(record_of(source[:13])):
             try:
                 rows[i].append(converters[i](cells))
             except city_values.Misfit as exc:
