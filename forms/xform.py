@@ -8,6 +8,7 @@ version (`id`, `version`): the workbook's may have been defaulted by the server 
 
 from dataclasses import fields
 from typing import Any
+from xml.etree import ElementTree
 
 from pyxform import aliases, xls2json_backends
 from pyxform.errors import PyXFormError
@@ -20,6 +21,8 @@ from forms.xlsform import XLS_MAGIC
 from forms.xlsform_settings import header
 
 FILE_TYPES = {"xlsx": ".xlsx", "xls": ".xls"}
+_XF, _BODY = "{http://www.w3.org/2002/xforms}", "{http://www.w3.org/1999/xhtml}body"
+_CAPTIONS = frozenset({f"{_XF}label", f"{_XF}hint"})
 _IDENTITY = frozenset({"id_string", "version"})  # settings the server decides (form_id is id_string)
 
 
@@ -44,7 +47,13 @@ def compile_xform(
         raise XFormError(f"pyxform cannot make an XForm of this form: {exc}") from exc
     except (KeyError, ValueError, TypeError, AttributeError) as exc:  # pyxform trips on what it never checks
         raise XFormError(f"pyxform cannot make an XForm of this form ({type(exc).__name__}: {exc})") from exc
-    return result.xform.encode("utf-8")
+    xform = result.xform.encode("utf-8")
+    if empty := _empty_groups(xform):
+        raise XFormError(
+            f"the group {empty[0]!r} has no question a tablet shows (only metadata or calculations): "
+            "ODK Collect cannot open a form with an empty group; add a question to it or move its fields out"
+        )
+    return xform
 
 
 def workbook_dict(sheets: Sheets) -> dict[str, Any]:
@@ -54,6 +63,17 @@ def workbook_dict(sheets: Sheets) -> dict[str, Any]:
         book[name] = rows
         book[f"{name}_header"] = [dict.fromkeys(key for row in rows for key in row)]
     return book
+
+
+def _empty_groups(xform: bytes) -> list[str]:
+    """Groups and repeats of the body with nothing to show, which pyxform writes and JavaRosa refuses."""
+    body = ElementTree.fromstring(xform).find(_BODY)
+    return [
+        str(node.get("ref") or node.get("nodeset")).rsplit("/", 1)[-1]
+        for kind in ("group", "repeat")
+        for node in (body.iter(f"{_XF}{kind}") if body is not None else ())
+        if all(child.tag in _CAPTIONS for child in node)
+    ]
 
 
 def _file_type(data: bytes, declared: str | None) -> str:
