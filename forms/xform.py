@@ -6,6 +6,7 @@ sheets first (`forms.xform_sheets`). Either way the instance root carries the se
 version (`id`, `version`): the workbook's may have been defaulted by the server at upload.
 """
 
+import re
 from dataclasses import fields
 from typing import Any
 from xml.etree import ElementTree
@@ -21,6 +22,7 @@ from forms.xlsform import XLS_MAGIC
 from forms.xlsform_settings import header
 
 FILE_TYPES = {"xlsx": ".xlsx", "xls": ".xls"}
+_ROW = re.compile(r"\[row : (\d+)\]\s*(?:On the 'survey' sheet, )?")
 _XF, _BODY = "{http://www.w3.org/2002/xforms}", "{http://www.w3.org/1999/xhtml}body"
 _CAPTIONS = frozenset({f"{_XF}label", f"{_XF}hint"})
 _IDENTITY = frozenset({"id_string", "version"})  # settings the server decides (form_id is id_string)
@@ -37,14 +39,16 @@ def compile_xform(
 
     `xlsform_type` is "xlsx" or "xls" (a media type saying `ms-excel` is read as "xls"); without it the
     file's first bytes decide. XFormError when pyxform refuses the form."""
-    if xlsform is None:
-        book = workbook_dict(xlsform_sheets(defn))
+    sheets = xlsform_sheets(defn) if xlsform is None else None
+    if sheets is not None:
+        book = workbook_dict(sheets)
     else:
-        book = _uploaded(defn, xlsform, _file_type(xlsform, xlsform_type))
+        book = _uploaded(defn, xlsform or b"", _file_type(xlsform or b"", xlsform_type))
     try:
         result = convert(xlsform=book, validate=False, warnings=[])
     except PyXFormError as exc:
-        raise XFormError(f"pyxform cannot make an XForm of this form: {exc}") from exc
+        reason = str(exc) if sheets is None else _by_field(str(exc), sheets)
+        raise XFormError(f"pyxform cannot make an XForm of this form: {reason}") from exc
     except (KeyError, ValueError, TypeError, AttributeError) as exc:  # pyxform trips on what it never checks
         raise XFormError(f"pyxform cannot make an XForm of this form ({type(exc).__name__}: {exc})") from exc
     xform = result.xform.encode("utf-8")
@@ -63,6 +67,16 @@ def workbook_dict(sheets: Sheets) -> dict[str, Any]:
         book[name] = rows
         book[f"{name}_header"] = [dict.fromkeys(key for row in rows for key in row)]
     return book
+
+
+def _by_field(message: str, sheets: Sheets) -> str:
+    """pyxform's reason with the field it is about instead of a row of sheets the author never saw."""
+    found = _ROW.match(message)
+    survey = sheets.get("survey") or []
+    if found is None or not 2 <= int(found[1]) < len(survey) + 2:
+        return message
+    row = survey[int(found[1]) - 2]
+    return f"field {row.get('name') or row.get('type')!r}: " + message[found.end() :].strip()
 
 
 def _empty_groups(xform: bytes) -> list[str]:

@@ -52,6 +52,7 @@ class _Writer:
         if defn.default_language:
             found.add(defn.default_language)
         self.languages = sorted(found, key=lambda code: (code != defn.default_language, code))
+        """The default language first, then the others by code: the order of the XForm's translations."""
 
     def texts(self, row: Row, column: str, label: Label | None) -> None:
         """A translatable column: `column::Thai (th)` for each language of the form, else plain `column`."""
@@ -77,15 +78,15 @@ def xlsform_sheets(defn: FormDefinition) -> Sheets:
         if not is_list_file(name)  # a list file's choices are read from the file itself
         for choice in listed
     ]
-    sheets: Sheets = {"survey": survey, "settings": [_settings_row(defn)]}
+    sheets: Sheets = {"survey": survey, "settings": [_settings_row(defn, write.languages)]}
     if choices:
         sheets["choices"] = choices
     return sheets
 
 
-def _settings_row(defn: FormDefinition) -> Row:
+def _settings_row(defn: FormDefinition, languages: list[str]) -> Row:
     row = {"form_id": defn.key, "version": defn.version}
-    title = label_text(defn.title, defn.default_language, defn.default_language)
+    title = label_text(defn.title, languages[0] if languages else None, defn.default_language)
     if title:
         row["form_title"] = title
     if defn.default_language:
