@@ -4,23 +4,26 @@ streamed from a server-side cursor through the writer in a worker thread."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import msgspec
 import numpy as np
 
 from cityindex.areas import Area, Locator
+from exports import bundle, geojson, layout, xlsx
 from exports import csvs as csv_writer
-from exports import geojson, layout, xlsx
 from exports.geojson import Features, GeometryError
 from exports.rows import SUBMISSION, Flattener, Options, Record
 from exports.schema import Schema
+from exports.zipstream import ZipStream
 from forms.errors import Problem
 from forms.model import METADATA_COLUMNS, METADATA_KINDS, load_definition
 from survey_api.db import tables
@@ -29,11 +32,14 @@ from survey_api.errors import Invalid, NotFound
 from survey_api.exporting.bridge import Bridge
 from survey_api.exporting.params import MEDIA_TYPES, ExportParams
 from survey_api.stores import areas as areas_store
+from survey_api.stores import attachments as attachment_store
 from survey_api.stores import exports as exports_store
 from survey_api.stores import forms as forms_store
 from survey_api.stores.exports import Filters
+from survey_api.stores.media import MediaStore
 from survey_api.web.access import ProjectAccess
 
+log = logging.getLogger(__name__)
 METADATA_COLUMN = dict(zip(METADATA_KINDS, METADATA_COLUMNS, strict=True))
 
 
@@ -51,12 +57,20 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     area: tuple[list[Area], int] | None = None
     """`area=LAYER:CODE` as its layer and the area's place in it: only records located there (as the
     index locates them: a point on a border shared by two areas belongs to the first) are exported."""
+    project_id: uuid.UUID | None = None
+    base_url: str | None = None
+    """The server's address its users reach (`https://host`): photo and other file cells link there."""
 
     @property
     def extension(self) -> str:
-        if self.params.format == "csv" and len(self.schema.tables) > 1:
+        if self.params.media or (self.params.format == "csv" and len(self.schema.tables) > 1):
             return "zip"
         return self.params.format
+
+    @property
+    def table_name(self) -> str:
+        """The table file's name inside the zip of `media=true`."""
+        return f"{self.filename.rpartition('.')[0]}.{self.params.format}"
 
     @property
     def media_type(self) -> str:
@@ -68,8 +82,11 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
         return f"{safe}.{self.extension}"
 
 
-async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportParams) -> Prepared:
-    """The form's schema over all its published versions and the count of matching records."""
+async def prepare(
+    db: Session, access: ProjectAccess, key: str, params: ExportParams, base_url: str | None = None
+) -> Prepared:
+    """The form's schema over all its published versions and the count of matching records; with a
+    `base_url`, file answers become links to their files there."""
     form = await forms_store.form(db, access.id, key)
     if form is None:
         raise NotFound(f"No form {key!r} in this project.")
@@ -77,7 +94,12 @@ async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportPa
     if not versions:
         raise NotFound(f"Form {key!r} has no published version, so no records to export.")
     schema = layout.schema_of(key, [load_definition(v.definition) for v in versions])
-    options = Options(labels=params.labels, lang=params.lang, pii=access.pii or access.user.admin)
+    options = Options(
+        labels=params.labels,
+        lang=params.lang,
+        pii=access.pii or access.user.admin,
+        files=files_url(base_url, access.slug),
+    )
     if params.format == "geojson":
         try:
             Features(schema, options, ZoneInfo(access.timezone), params.geometry)
@@ -97,7 +119,16 @@ async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportPa
         timezone=access.timezone,
         total=await exports_store.count(db, form.id, params.filters),
         area=(await layer_of(db, access, area.layer), area.position) if area is not None else None,
+        project_id=access.id,
+        base_url=base_url,
     )
+
+
+def files_url(base_url: str | None, project: str) -> str | None:
+    """Where the project's submissions' files are downloaded, under the server's address."""
+    if base_url is None:
+        return None
+    return f"{base_url.rstrip('/')}/api/v1/projects/{quote(project, safe='')}/submissions"
 
 
 async def area_of(db: Session, access: ProjectAccess, params: ExportParams) -> tables.Area:
@@ -134,8 +165,23 @@ def within(filters: Filters, area: tables.Area) -> Filters:
     return msgspec.structs.replace(filters, bbox=box)
 
 
-def writer(prepared: Prepared) -> Callable[[Iterator[Record]], Iterator[bytes]]:
-    """The format's writer: records in, bytes out (pure, run in a worker thread)."""
+def writer(
+    prepared: Prepared, into: ZipStream | None = None
+) -> Callable[[Iterator[Record]], Iterator[bytes]]:
+    """The format's writer: records in, bytes out (pure, run in a worker thread). `into`: the table
+    file(s) go into that zip (left open for the files to follow) and the bytes are what it drains."""
+    if into is not None:
+        plain = writer(
+            msgspec.structs.replace(prepared, params=msgspec.structs.replace(prepared.params, media=False))
+        )
+        if prepared.params.format == "csv" and len(prepared.schema.tables) > 1:
+            flattener = Flattener(prepared.schema, prepared.options)
+            sheets = layout.sheets(flattener)
+            tz = ZoneInfo(prepared.timezone)
+            return lambda records: csv_writer.write_into(
+                into, sheets, (row for r in records for row in flattener.rows(r)), tz
+            )
+        return lambda records: bundle.table_into(into, prepared.table_name, plain(records))
     tz = ZoneInfo(prepared.timezone)
     schema, options = prepared.schema, prepared.options
     if prepared.params.format == "geojson":
@@ -200,33 +246,80 @@ def _metadata_value(kind: str, value: Any) -> Any:
 
 
 async def stream(
-    sessions: Sessions, prepared: Prepared, bridge: Bridge | None = None
+    sessions: Sessions, prepared: Prepared, bridge: Bridge | None = None, media: MediaStore | None = None
 ) -> AsyncIterator[bytes]:
-    """The export's bytes, read in one snapshot of the database from a server-side cursor."""
+    """The export's bytes, read in one snapshot of the database from a server-side cursor; with
+    `media=true`, a zip of the table file(s) and then the records' files from `media`."""
     bridge = bridge or Bridge()
     async with unit_of_work(sessions) as db:
         pages = exports_store.pages(db, prepared.form_id, prepared.params.filters)
         if prepared.area is not None:
             pages = inside(pages, prepared.area)
-        async for chunk in bridge.run(pages, writer(prepared), record_of):
+        if not prepared.params.media:
+            async for chunk in bridge.run(pages, writer(prepared), record_of):
+                yield chunk
+            return
+        if media is None:
+            raise RuntimeError("an export with media=true needs the media store")
+        zipped = ZipStream()
+        async for chunk in bridge.run(pages, writer(prepared, zipped), record_of):
             yield chunk
+        assert prepared.project_id is not None
+        files = attachment_store.for_export(
+            db, prepared.project_id, prepared.form_id, prepared.params.filters
+        )
+        if prepared.area is not None:
+            files = inside(files, prepared.area, lon=4, lat=5)
+        hidden = (
+            set() if prepared.options.pii else {p for p, c in prepared.schema.fields.items() if c.sensitive}
+        )
+        async for chunk in added(files, media, zipped, hidden):
+            yield chunk
+        yield await asyncio.to_thread(zipped.close)
+
+
+async def added(
+    files: AsyncIterator[Sequence[Any]], media: MediaStore, zipped: ZipStream, hidden: set[str]
+) -> AsyncIterator[bytes]:
+    """Each file (submission uuid, name, sha256, field, ...) put in the zip; one whose bytes are gone,
+    or that answers a field in `hidden` (sensitive, for a caller without pii), is left out."""
+    async for page in files:
+        for submission, filename, sha256, field, *_ in page:
+            if field in hidden:
+                continue
+            data = await media.get(sha256)
+            if data is None:
+                log.warning(
+                    "export: the bytes of %r of submission %r (%s) are missing", filename, submission, sha256
+                )
+                continue
+            chunk = await asyncio.to_thread(
+                bundle.file_into, zipped, bundle.media_path(submission, filename), data
+            )
+            if chunk:
+                yield chunk
 
 
 async def inside(
-    pages: AsyncIterator[Sequence[Any]], area: tuple[list[Area], int]
+    pages: AsyncIterator[Sequence[Any]], area: tuple[list[Area], int], lon: int = 8, lat: int = 7
 ) -> AsyncIterator[Sequence[Any]]:
-    """The rows (of `exports_store.COLUMNS`) the index would count in the area."""
+    """The rows (of `exports_store.COLUMNS`, or with the longitude and latitude at `lon` and `lat`)
+    the index would count in the area."""
     layer, position = area
     locator = Locator(layer)
     async for page in pages:
-        lons = np.array([np.nan if row[8] is None else row[8] for row in page], dtype=np.float64)
-        lats = np.array([np.nan if row[7] is None else row[7] for row in page], dtype=np.float64)
+        lons = np.array([np.nan if row[lon] is None else row[lon] for row in page], dtype=np.float64)
+        lats = np.array([np.nan if row[lat] is None else row[lat] for row in page], dtype=np.float64)
         keep = locator.locate_many(lons, lats) == position
         yield [row for row, kept in zip(page, keep.tolist(), strict=True) if kept]
 
 
 async def write_file(
-    sessions: Sessions, prepared: Prepared, path: Path, on_progress: Callable[[int], None] | None = None
+    sessions: Sessions,
+    prepared: Prepared,
+    path: Path,
+    on_progress: Callable[[int], None] | None = None,
+    media: MediaStore | None = None,
 ) -> int:
     """The export written to `path` (through a temporary file beside it, renamed when complete); the
     number of records written. `on_progress(records)` is called as the writer takes them."""
@@ -234,7 +327,7 @@ async def write_file(
     partial = path.with_name(f".{path.name}.partial")
     out = await asyncio.to_thread(partial.open, "wb")
     try:
-        async for chunk in stream(sessions, prepared, bridge):
+        async for chunk in stream(sessions, prepared, bridge, media):
             await asyncio.to_thread(out.write, chunk)
             if on_progress is not None:
                 on_progress(bridge.count)

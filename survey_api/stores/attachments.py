@@ -164,7 +164,7 @@ async def answers_of(db: AsyncSession, project_id: uuid.UUID, submission_uuid: s
 async def for_export(
     db: AsyncSession, project_id: uuid.UUID, form_id: uuid.UUID, filters: Filters, size: int = 500
 ) -> AsyncIterator[Sequence[Any]]:
-    """(submission uuid, file name, sha256, record lon, record lat) of every file sent for the
+    """(submission uuid, file name, sha256, field, record lon, record lat) of every file sent for the
     records an export with `filters` reads, in pages from a server-side cursor."""
     sent = select(tables.Submission.uuid, tables.Submission.record_id).where(
         tables.Submission.project_id == project_id, tables.Submission.record_id.is_not(None)
@@ -175,6 +175,7 @@ async def for_export(
             Attachment.submission_uuid,
             Attachment.filename,
             Attachment.sha256,
+            Attachment.field,
             tables.Record.lon,
             tables.Record.lat,
         )
