@@ -154,45 +154,35 @@ def test_what_only_the_server_needs_stays_out_of_the_xform() -> None:
     assert b"sensitive" not in text and b"renamed_from" not in text and b"<phone" not in text
 
 
+def one_of_each(kind: str) -> dict[str, Any]:
+    field: dict[str, Any] = {"name": "f_" + kind.replace("-", "_"), "type": kind}
+    if kind in ("select_one", "select_multiple", "rank"):
+        field["choices"] = "yn"
+    if kind == "calculate":
+        field["calculation"] = "1 + 1"
+    if kind in ("group", "repeat"):
+        field["fields"] = [{"name": f"in_{kind}", "type": "text"}]
+    return field
+
+
+MORE = [
+    {"name": "other", "type": "select_one", "choices": "yn", "or_other": True, "media": {"image": "a.png"}},
+    {"name": "stars", "type": "integer", "parameters": {"start": "1", "end": "5", "step": "1"}},
+    {"name": "fixed", "type": "text", "readonly": True, "default": "x", "hint": "h", "guidance_hint": "g"},
+    {"name": "shops", "type": "select_one", "choices": "shops.csv"},
+]
+EVERY_TYPE = {  # at module level, so the conformance test's corpus reads it too
+    "key": "all",
+    "version": "1",
+    "title": "All",
+    "fields": [one_of_each(kind) for kind in sorted(FIELD_TYPES)] + MORE,
+    "choices": {"yn": [{"value": "yes"}, {"value": "no"}]},
+    "metadata": {kind: kind for kind in METADATA_KINDS},
+}
+
+
 def test_every_field_type_and_metadata_kind_compiles() -> None:
-    fields: list[dict[str, Any]] = []
-    for kind in sorted(FIELD_TYPES):
-        field: dict[str, Any] = {"name": "f_" + kind.replace("-", "_"), "type": kind}
-        if kind in ("select_one", "select_multiple", "rank"):
-            field["choices"] = "yn"
-        if kind == "calculate":
-            field["calculation"] = "1 + 1"
-        if kind in ("group", "repeat"):
-            field["fields"] = [{"name": f"in_{kind}", "type": "text"}]
-        fields.append(field)
-    fields += [
-        {
-            "name": "other",
-            "type": "select_one",
-            "choices": "yn",
-            "or_other": True,
-            "media": {"image": "a.png"},
-        },
-        {"name": "stars", "type": "integer", "parameters": {"start": "1", "end": "5", "step": "1"}},
-        {
-            "name": "fixed",
-            "type": "text",
-            "readonly": True,
-            "default": "x",
-            "hint": "h",
-            "guidance_hint": "g",
-        },
-        {"name": "shops", "type": "select_one", "choices": "shops.csv"},
-    ]
-    form = {
-        "key": "all",
-        "version": "1",
-        "title": "All",
-        "fields": fields,
-        "choices": {"yn": [{"value": "yes"}, {"value": "no"}]},
-        "metadata": {kind: kind for kind in METADATA_KINDS},
-    }
-    root = xform(decode_definition(form))
+    root = xform(decode_definition(EVERY_TYPE))
     body = root.find("h:body", NS)
     assert body is not None
     tags = {node.get("ref"): node.tag.split("}")[1] for node in body.iter() if node.get("ref")}
