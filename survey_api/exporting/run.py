@@ -4,7 +4,6 @@ streamed from a server-side cursor through the writer in a worker thread."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -15,9 +14,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import msgspec
-import numpy as np
 
-from cityindex.areas import Area, Locator
+from cityindex.areas import Area
 from exports import bundle, geojson, layout, xlsx
 from exports import csvs as csv_writer
 from exports.geojson import Features, GeometryError
@@ -26,20 +24,17 @@ from exports.schema import Schema
 from exports.zipstream import ZipStream
 from forms.errors import Problem
 from forms.model import METADATA_COLUMNS, METADATA_KINDS, load_definition
-from survey_api.db import tables
 from survey_api.db.session import Session, Sessions, unit_of_work
 from survey_api.errors import Invalid, NotFound
+from survey_api.exporting import files
+from survey_api.exporting.areas import area_of, inside, layer_of, within
 from survey_api.exporting.bridge import Bridge
 from survey_api.exporting.params import MEDIA_TYPES, ExportParams
-from survey_api.stores import areas as areas_store
-from survey_api.stores import attachments as attachment_store
 from survey_api.stores import exports as exports_store
 from survey_api.stores import forms as forms_store
-from survey_api.stores.exports import Filters
 from survey_api.stores.media import MediaStore
 from survey_api.web.access import ProjectAccess
 
-log = logging.getLogger(__name__)
 METADATA_COLUMN = dict(zip(METADATA_KINDS, METADATA_COLUMNS, strict=True))
 
 
@@ -129,40 +124,6 @@ def files_url(base_url: str | None, project: str) -> str | None:
     if base_url is None:
         return None
     return f"{base_url.rstrip('/')}/api/v1/projects/{quote(project, safe='')}/submissions"
-
-
-async def area_of(db: Session, access: ProjectAccess, params: ExportParams) -> tables.Area:
-    """The area `area=LAYER:CODE` names; a 422 naming the unknown layer or code."""
-    assert params.area is not None
-    layer, code = params.area
-    found = await areas_store.one(db, access.id, layer, code)
-    if found is None:
-        layers = [name for name, _, _ in await areas_store.layers(db, access.id)]
-        message = (
-            f"no area {code!r} in layer {layer!r}"
-            if layer in layers
-            else f"no area layer {layer!r} in this project ({', '.join(layers) or 'it has none yet'})"
-        )
-        raise Invalid(message, [Problem(loc=["query", "area"], code="unknown_area", message=message)])
-    return found
-
-
-async def layer_of(db: Session, access: ProjectAccess, layer: str) -> list[Area]:
-    rows = await areas_store.layer(db, access.id, layer)
-    return [Area(code=r.code, name=r.name, geometry=r.geometry, area_km2=r.area_km2) for r in rows]
-
-
-def within(filters: Filters, area: tables.Area) -> Filters:
-    """The filters narrowed to the area's bounding box (the database's part of the point-in-polygon)."""
-    box = (area.min_lon, area.min_lat, area.max_lon, area.max_lat)
-    if filters.bbox is not None:
-        box = (
-            max(box[0], filters.bbox[0]),
-            max(box[1], filters.bbox[1]),
-            min(box[2], filters.bbox[2]),
-            min(box[3], filters.bbox[3]),
-        )
-    return msgspec.structs.replace(filters, bbox=box)
 
 
 def writer(
@@ -265,53 +226,13 @@ async def stream(
         async for chunk in bridge.run(pages, writer(prepared, zipped), record_of):
             yield chunk
         assert prepared.project_id is not None
-        files = attachment_store.for_export(
-            db, prepared.project_id, prepared.form_id, prepared.params.filters
-        )
-        if prepared.area is not None:
-            files = inside(files, prepared.area, lon=4, lat=5)
         hidden = (
             set() if prepared.options.pii else {p for p, c in prepared.schema.fields.items() if c.sensitive}
         )
-        async for chunk in added(files, media, zipped, hidden):
+        found = files.sent(db, prepared.project_id, prepared.form_id, prepared.params.filters, prepared.area)
+        async for chunk in files.added(found, media, zipped, hidden):
             yield chunk
         yield await asyncio.to_thread(zipped.close)
-
-
-async def added(
-    files: AsyncIterator[Sequence[Any]], media: MediaStore, zipped: ZipStream, hidden: set[str]
-) -> AsyncIterator[bytes]:
-    """Each file (submission uuid, name, sha256, field, ...) put in the zip; one whose bytes are gone,
-    or that answers a field in `hidden` (sensitive, for a caller without pii), is left out."""
-    async for page in files:
-        for submission, filename, sha256, field, *_ in page:
-            if field in hidden:
-                continue
-            data = await media.get(sha256)
-            if data is None:
-                log.warning(
-                    "export: the bytes of %r of submission %r (%s) are missing", filename, submission, sha256
-                )
-                continue
-            chunk = await asyncio.to_thread(
-                bundle.file_into, zipped, bundle.media_path(submission, filename), data
-            )
-            if chunk:
-                yield chunk
-
-
-async def inside(
-    pages: AsyncIterator[Sequence[Any]], area: tuple[list[Area], int], lon: int = 8, lat: int = 7
-) -> AsyncIterator[Sequence[Any]]:
-    """The rows (of `exports_store.COLUMNS`, or with the longitude and latitude at `lon` and `lat`)
-    the index would count in the area."""
-    layer, position = area
-    locator = Locator(layer)
-    async for page in pages:
-        lons = np.array([np.nan if row[lon] is None else row[lon] for row in page], dtype=np.float64)
-        lats = np.array([np.nan if row[lat] is None else row[lat] for row in page], dtype=np.float64)
-        keep = locator.locate_many(lons, lats) == position
-        yield [row for row, kept in zip(page, keep.tolist(), strict=True) if kept]
 
 
 async def write_file(
