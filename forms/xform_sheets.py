@@ -1,9 +1,11 @@
 """A definition written back as XLSForm sheet rows (survey, choices, settings), for pyxform to compile.
 
-Only what a tablet needs is written: `sensitive` and `renamed_from` are the server's business (who may
-read an answer, how exports keep one column across a rename) and never reach an XForm, so a tablet
-cannot tell which answers the server keeps from other volunteers. Labels given per language become
-`label::Thai (th)` columns, the way XLSForm names a language; a plain-string label is plain `label`.
+Only what a tablet needs is written. `sensitive` and `renamed_from` are dropped: they are the server's
+business (who may read an answer, how exports keep one column across a rename), the server keeps them
+in the definition, and the XForm has no place for them. Labels per language become `label::Thai (th)`
+columns, as XLSForm names a language. In a form of one language a plain-string label is plain `label`;
+in a form of several it is written in each of them, as is a translation a text lacks (from the
+default language), so no tablet shows pyxform's `-` or an extra "default" language.
 """
 
 import re
