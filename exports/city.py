@@ -18,6 +18,7 @@ import msgspec
 
 from exports.schema import Column, Schema
 from forms.model import FormDefinition, Label, iter_fields
+from forms.values import ATTACHMENTS
 
 MAX_IDENTIFIER = 63
 FORMAT = 1
@@ -136,9 +137,11 @@ def plan(
     *,
     pii: bool = False,
     postgis: bool = False,
+    files: str | None = None,
 ) -> Layout:
     """The tables of a form from its export schema and versions (oldest first); `previous` are the
-    names given before, kept for every table and column that still exists or was renamed."""
+    names given before, kept for every table and column that still exists or was renamed. `files`:
+    where file answers link to (`Options.files`); a form with such answers is sent again when it moves."""
     previous = previous or {}
     schema = _withheld(schema)
     aliases = _aliases(schema)
@@ -174,7 +177,9 @@ def plan(
                 comment=comment(label, f"survey form {schema.key!r} of project {project!r}"),
             )
         )
-    fingerprint = hashlib.sha256(msgspec.json.encode([FORMAT, schema, pii, postgis])).hexdigest()
+    linked = files is not None and any(c.type in ATTACHMENTS for c in schema.fields.values())
+    shown = [FORMAT, schema, pii, postgis, *([files] if linked else [])]
+    fingerprint = hashlib.sha256(msgspec.json.encode(shown)).hexdigest()
     return Layout(form=schema.key, schema=schema, tables=tables, fingerprint=fingerprint)
 
 

@@ -110,11 +110,18 @@ def _single(sheet: Sheet, rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
 
 
 def _zipped(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
-    """The first sheet streams into the zip; the others are spooled and follow it."""
+    stream = ZipStream()
+    yield from write_into(stream, sheets, rows, tz)
+    yield stream.close()
+
+
+def write_into(stream: ZipStream, sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
+    """`<name>.csv` per sheet written into `stream` (left open for more), yielding what it drains.
+
+    The first sheet streams into the zip; the others are spooled and follow it."""
     names = unique((s.name for s in sheets), file_name)
     lines = [_Lines(s, tz) for s in sheets]
     spools = [Spool() for _ in sheets[1:]]
-    stream = ZipStream()
     try:
         for spool, table in zip(spools, lines[1:], strict=True):
             spool.add(BOM + table.take())
@@ -137,7 +144,6 @@ def _zipped(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
                 for _ in spool.copy_to(member):
                     yield from stream.drain()
             yield from stream.drain()
-        yield stream.close()
     finally:
         for spool in spools:
             spool.close()

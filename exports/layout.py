@@ -10,6 +10,7 @@ from exports.schema import Column, Schema, build
 from exports.sheets import Kind, Sheet
 from forms import model
 from forms.model import FormDefinition, label_text
+from forms.values import ATTACHMENTS
 
 LEADING = (
     Column(path="_record_id", type="text"),
@@ -66,6 +67,8 @@ def schema_of(key: str, definitions: Sequence[FormDefinition]) -> Schema:
 def kind_of(column: Column) -> Kind:
     if column.part is not None:
         return "integer" if column.type == "select_multiple" else "decimal"
+    if column.type in ATTACHMENTS:
+        return "url"  # a link to the file where the export has one (`Options.files`), else its name
     return _KINDS.get(column.type, "text")
 
 

@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
 from exports import cells
 from exports.schema import Column, Schema
 from forms.model import label_text
+from forms.values import ATTACHMENTS
+
+SUBMISSION = "_submission_uuid"
+"""The leading value (never a column) naming the submission that made the record: its files' links."""
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,6 +39,9 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     labels: bool = False
     lang: str | None = None
     pii: bool = False
+    files: str | None = None
+    """Where the project's submissions' files are downloaded (`https://host/api/v1/projects/p/submissions`):
+    a photo, audio, video or file answer is then the link to its file; None keeps the file's name."""
 
 
 Row = tuple[int, list[Any]]
@@ -84,6 +92,7 @@ class Flattener:
                 nested: list[tuple[str, list[Any], str]] = []
                 self._collect(entry, version_path + "/", alias, inner, nested)
                 own = {
+                    SUBMISSION: leading.get(SUBMISSION),
                     "_parent_record_id": rid,
                     "_parent_path": parent_row or None,
                     "_index": i,
@@ -148,6 +157,13 @@ class Flattener:
             return typed
 
         labelled = self.options.labels and bool(column.options)
+        if kind in ATTACHMENTS and self.options.files is not None and part is None:
+            link = self.link
+
+            def linked(leading: dict[str, Any], values: dict[str, Any]) -> Any:
+                return link(leading.get(SUBMISSION), values.get(source))
+
+            return linked
         if part is not None:
             if kind == "select_multiple":
 
@@ -220,6 +236,14 @@ class Flattener:
         if kind in ("geotrace", "geoshape"):
             return cells.odk_points(value)
         return cells.text(value)
+
+    def link(self, submission: Any, value: Any) -> Any:
+        """The download link of the file an answer names; its name as text where there is no link."""
+        if value is None or value == "":
+            return None
+        if type(value) is not str or type(submission) is not str or self.options.files is None:
+            return cells.text(value)
+        return f"{self.options.files}/{quote(submission, safe='')}/attachments/{quote(value, safe='')}"
 
     def option(self, column: Column, value: str) -> str:
         if not self.options.labels or not column.options:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from exports.sheets import Kind, Rows, Sheet, unique
@@ -29,6 +29,8 @@ MAX_ROWS = 1_048_576  # rows in an Excel sheet, header included
 # the local header, not the zeros a stream writes), so a sheet goes on in the next one before that.
 MAX_XML = 2**31 - 2**26
 MAX_LINK = 255  # HYPERLINK()'s limit on its target
+MAX_HYPERLINK = 2079  # characters of a hyperlink's address Excel keeps
+MAX_HYPERLINKS = 65_530  # hyperlinks Excel keeps in one worksheet; past them a link is a formula or text
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XML_SPACE = " \t\r\n"  # Excel trims these at either end of a <t> unless told to preserve them
@@ -41,6 +43,7 @@ _BATCH = 256 * 1024  # characters of XML compressed at a time
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _DATE, _DATETIME, _TIME, _BOLD, _LINK = 1, 2, 3, 4, 5  # indexes into cellXfs below
 _STYLES = (
@@ -97,14 +100,25 @@ def write(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
                     batch.clear()
                     first.pending = 0
                     yield from stream.drain()
-            member.write(("".join(batch) + first.tail()).encode())
+            member.write("".join(batch).encode())
+            for _ in first.finish(member):
+                yield from stream.drain()
         for part in sorted(parts[1:], key=lambda p: p.number):
             with stream.open(part.path) as member:
                 member.write(part.head().encode())
                 for _ in part.spool.copy_to(member):
                     yield from stream.drain()
-                member.write(part.tail().encode())
+                for _ in part.finish(member):
+                    yield from stream.drain()
             yield from stream.drain()
+        for part in parts:
+            if part.linked:
+                with stream.open(part.rels_path) as member:
+                    member.write(f'{_HEAD}<Relationships xmlns="{_PKG_REL}">'.encode())
+                    for _ in part.rels.copy_to(member):
+                        yield from stream.drain()
+                    member.write(b"</Relationships>")
+                yield from stream.drain()
         stream.add("xl/workbook.xml", _workbook(parts))
         links = [(f"rId{p.number}", "worksheet", p.path[3:]) for p in parts]
         stream.add("xl/_rels/workbook.xml.rels", _relationships([*links, ("rId0", "styles", "styles.xml")]))
@@ -112,7 +126,7 @@ def write(sheets: list[Sheet], rows: Rows, tz: ZoneInfo) -> Iterator[bytes]:
         yield stream.close()
     finally:
         for part in parts:
-            part.spool.close()
+            part.close()
 
 
 def _continued(full: _Worksheet, parts: list[_Worksheet], taken: set[str], tz: ZoneInfo) -> _Worksheet:
@@ -186,6 +200,9 @@ class _Worksheet:
         self.last = _column(max(len(sheet.headers) - 1, 0))
         self.refs = [f'<c r="{_column(i)}' for i in range(len(sheet.headers))]
         self.links = [kind == "url" for kind in sheet.kinds]
+        # Links to files: a <hyperlink> each after the rows, its address in the sheet's relationships.
+        self.hyperlinks, self.rels, self.linked = Spool(), Spool(), 0
+        self.rels_path = f"xl/worksheets/_rels/sheet{number}.xml.rels"
 
     def head(self) -> str:
         widths = (
@@ -206,9 +223,29 @@ class _Worksheet:
             f'<sheetData><row r="1">{header}</row>'
         )
 
-    def tail(self) -> str:
+    def finish(self, member: IO[bytes]) -> Iterator[None]:
+        """The rest of the worksheet after its rows: the autofilter, then the hyperlinks (spooled)."""
         area = f'<autoFilter ref="A1:{self.last}{self.count}"/>' if self.sheet.headers else ""
-        return f"</sheetData>{area}</worksheet>"
+        member.write(f"</sheetData>{area}".encode())
+        if self.linked:
+            member.write(b"<hyperlinks>")
+            yield from self.hyperlinks.copy_to(member)
+            member.write(b"</hyperlinks>")
+        member.write(b"</worksheet>")
+
+    def link(self, ref: str, n: str, url: str) -> str:
+        """A cell showing `url`, linked to it (an external hyperlink Excel, LibreOffice and openpyxl follow)."""
+        self.linked += 1
+        rid = f"rL{self.linked}"
+        self.hyperlinks.add(f'<hyperlink ref="{ref[6:]}{n}" r:id="{rid}"/>')
+        self.rels.add(
+            f'<Relationship Id="{rid}" Type="{_HYPERLINK}" Target="{_attribute(url)}" TargetMode="External"/>'
+        )
+        return f'{ref}{n}" s="{_LINK}" t="inlineStr"><is><t>{_escape(url)}</t></is></c>'
+
+    def close(self) -> None:
+        for spool in (self.spool, self.hyperlinks, self.rels):
+            spool.close()
 
     @property
     def area(self) -> str:
@@ -223,7 +260,10 @@ class _Worksheet:
                 continue
             kind = type(value)
             if kind is str:
-                if link and value[:8].lower().startswith(("https://", "http://")) and len(value) <= MAX_LINK:
+                is_url = link and value[:8].lower().startswith(("https://", "http://"))
+                if is_url and len(value) <= MAX_HYPERLINK and self.linked < MAX_HYPERLINKS:
+                    out.append(self.link(ref, n, _ILLEGAL.sub("", value)))
+                elif is_url and len(value) <= MAX_LINK:
                     url = _escape(_ILLEGAL.sub("", value))
                     formula = url.replace('"', '""')
                     out.append(f'{ref}{n}" t="str" s="{_LINK}"><f>HYPERLINK("{formula}")</f><v>{url}</v></c>')

@@ -84,7 +84,9 @@ def create_app(settings: Settings, *, sessionmaker: Sessions | None = None) -> L
         worker = None
         if settings.worker:  # jobs run here too, so one process is a whole server
             ttl = timedelta(hours=settings.export_ttl_h)
-            worker = Worker(settings.database_url, app.state.sessionmaker, settings.data_dir, ttl)
+            worker = Worker(
+                settings.database_url, app.state.sessionmaker, settings.data_dir, ttl, media=app.state.media
+            )
             await worker.start()
         try:
             yield

@@ -54,6 +54,10 @@ def refused(exc: ApiError) -> int:
     return 1
 
 
+LOCAL_URL = "http://127.0.0.1:8000"
+"""The server's address in links to files from the command line when SURVEY_PUBLIC_URL is not set."""
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """What GET .../export.{format} gives, written to a file."""
     from pathlib import Path
@@ -63,9 +67,15 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from survey_api.exporting import run
     from survey_api.exporting.params import ExportRequest, check
     from survey_api.progress import Progress
+    from survey_api.stores.media import LocalMedia
 
     names = ("lang", "include", "since", "until", "bbox", "area", "geometry")
-    request = ExportRequest(**{n: getattr(args, n) for n in names}, labels="true" if args.labels else None)
+    request = ExportRequest(
+        **{n: getattr(args, n) for n in names},
+        labels="true" if args.labels else None,
+        media="true" if getattr(args, "media", False) else None,
+    )
+    base_url = settings.public_url or LOCAL_URL  # the links to files in photo columns
     try:
         params = check(request, args.format)  # before any database: a typo is answered at once
     except ApiError as exc:
@@ -73,11 +83,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     async def export(sessions: Sessions, access: ProjectAccess) -> tuple[Progress, int, Path]:
         async with unit_of_work(sessions) as db:
-            prepared = await run.prepare(db, access, args.form, params)
+            prepared = await run.prepare(db, access, args.form, params, base_url)
         path = Path(args.output or prepared.filename)
         what = f"export {args.project}/{args.form} as {prepared.extension}"
         progress = Progress(what, prepared.total, "records")
-        return progress, await run.write_file(sessions, prepared, path, progress.update), path
+        media = LocalMedia(settings.media_root)
+        return progress, await run.write_file(sessions, prepared, path, progress.update, media), path
 
     try:
         progress, written, path = as_operator(settings, args.project, export)
@@ -128,7 +139,11 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
     async def send(sessions: Sessions, access: ProjectAccess) -> Published:
         async with unit_of_work(sessions) as db:
-            target = Target(url=settings.city_database_url, schema=settings.city_schema)
+            target = Target(
+                url=settings.city_database_url,
+                schema=settings.city_schema,
+                base_url=settings.public_url or LOCAL_URL,
+            )
             return await publish(db, access, target, progress.update)
 
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -13,6 +14,7 @@ MAX_TEXT_KB = 16 * 1024  # one text answer
 EXPORT_TTL_H = (1, 720)  # hours an export job's file is kept: an hour to a month
 MAX_ATTACHMENT_MB = 1024  # one attached file (a photo, a recording)
 MAX_SUBMISSION_MB = 10 * 1024  # every file of one submission together
+MAX_PUBLIC_URL = 2000  # characters of SURVEY_PUBLIC_URL (links to files must stay under Excel's 2,079)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     media_dir: Path | None = None  # where attachments are stored by sha256; None: data_dir / "media"
     max_attachment_mb: float = 16.0  # one attached file
     max_submission_mb: float = 100.0  # every attached file of one submission together
+    public_url: str | None = None
+    """The server's address as its users reach it (`https://survey.example.org`), for the links to files
+    in exports and publish; None: the address each request came in on."""
 
     @property
     def max_body_bytes(self) -> int:
@@ -104,6 +109,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         get("SURVEY_MAX_SUBMISSION_MB"), "SURVEY_MAX_SUBMISSION_MB", 100.0, MAX_SUBMISSION_MB
     )
     media_dir = get("SURVEY_MEDIA_DIR")
+    public_url = public_url_of(get("SURVEY_PUBLIC_URL"))
     return Settings(
         database_url=normalise_url(get("SURVEY_DATABASE_URL")),
         data_dir=Path(get("SURVEY_DATA_DIR") or ".survey-data"),
@@ -117,7 +123,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         media_dir=Path(media_dir) if media_dir else None,
         max_attachment_mb=max_attachment_mb,
         max_submission_mb=max_submission_mb,
+        public_url=public_url,
     )
+
+
+def public_url_of(value: str | None) -> str | None:
+    """SURVEY_PUBLIC_URL without its trailing slash: http(s)://host[:port][/prefix], nothing after."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)
+    if not ok or len(value) > MAX_PUBLIC_URL or not value.isprintable() or " " in value:
+        raise SettingsError(
+            f"SURVEY_PUBLIC_URL must be the server's address as users reach it, http:// or https:// then a host"
+            f" (and a port or a path prefix), at most {MAX_PUBLIC_URL} characters, not {value[:100]!r}"
+        )
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError as exc:
+        raise SettingsError(f"SURVEY_PUBLIC_URL has a port that is not a number: {value[:100]!r}") from exc
+    return value.rstrip("/")
 
 
 def _megabytes(value: str | None, name: str, default: float, highest: float) -> float:

@@ -25,6 +25,7 @@ from survey_api.errors import ApiError, NotFound
 from survey_api.exporting import run
 from survey_api.exporting.params import ExportRequest, check
 from survey_api.stores import export_jobs, projects
+from survey_api.stores.media import LocalMedia, MediaStore
 from survey_api.web.access import Action, ProjectAccess, allowed, member
 
 KIND = export_jobs.KIND
@@ -49,22 +50,29 @@ class Superseded(Exception):
     """The job's row no longer says it runs here (it was taken over): this run stops."""
 
 
-async def start(db: Session, access: ProjectAccess, request: ExportRequest) -> Any:
-    """A queued job for this export, once its parameters, form and the caller's rights are checked."""
+async def start(
+    db: Session, access: ProjectAccess, request: ExportRequest, base_url: str | None = None
+) -> Any:
+    """A queued job for this export, once its parameters, form and the caller's rights are checked;
+    `base_url` (the server's address as the caller reached it) is kept for the links to files."""
     params = check(request)
     assert request.form is not None
     prepared = await run.prepare(db, access, request.form, params)
     wanted = {k: v for k, v in msgspec.structs.asdict(request).items() if v is not None}
+    kept = {"base_url": base_url} if base_url else {}
     return await export_jobs.create(
         db,
         project_id=access.id,
-        params={**wanted, "total": prepared.total},
+        params={**wanted, **kept, "total": prepared.total},
         created_by=access.user.id,
     )
 
 
-async def execute(sessions: Sessions, data_dir: Path, ttl: timedelta, job_id: uuid.UUID) -> None:
-    """The job's work, from the queue: the file written, or a sentence saying why not."""
+async def execute(
+    sessions: Sessions, data_dir: Path, ttl: timedelta, job_id: uuid.UUID, media: MediaStore | None = None
+) -> None:
+    """The job's work, from the queue: the file written, or a sentence saying why not. `media`: where
+    the files of `media=true` are read (by default `<data dir>/media`)."""
     async with unit_of_work(sessions) as db:
         job = await export_jobs.claim(db, job_id, STALE_AFTER)
     if job == "busy":
@@ -77,13 +85,17 @@ async def execute(sessions: Sessions, data_dir: Path, ttl: timedelta, job_id: uu
             access = await creator_access(db, job)
             request = msgspec.convert({k: v for k, v in job.params.items() if k in FIELDS}, ExportRequest)
             assert request.form is not None
-            prepared = await run.prepare(db, access, request.form, check(request))
+            base_url = job.params.get("base_url")
+            prepared = await run.prepare(
+                db, access, request.form, check(request), base_url if isinstance(base_url, str) else None
+            )
         total = prepared.total
         name = f"{FOLDER}/{job_id}.{prepared.extension}"
         path = data_dir / name
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         progress = Progress(sessions, job_id, total)
-        rows = await progress.around(lambda report: run.write_file(sessions, prepared, path, report))
+        files = media if media is not None else LocalMedia(data_dir / "media")
+        rows = await progress.around(lambda report: run.write_file(sessions, prepared, path, report, files))
         kept = {
             "expires_at": (datetime.now(UTC) + ttl).isoformat(),
             "filename": prepared.filename,

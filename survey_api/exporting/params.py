@@ -38,6 +38,7 @@ class ExportRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     bbox: str | None = None
     area: str | None = None
     geometry: str | None = None
+    media: str | bool | None = None
 
 
 class ExportParams(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +51,8 @@ class ExportParams(msgspec.Struct, frozen=True, kw_only=True):
     geometry: str | None = None
     area: tuple[str, str] | None = None
     """(layer, code): only records located in that area (its border included)."""
+    media: bool = False
+    """A zip of the table file(s) and every file the exported records' submissions sent."""
 
 
 def check(request: ExportRequest, format: str | None = None) -> ExportParams:
@@ -69,6 +72,9 @@ def check(request: ExportRequest, format: str | None = None) -> ExportParams:
     labels = _boolean(request.labels)
     if labels is None:
         bad("labels", "not_a_boolean", f"labels is true or false, not {request.labels!r}")
+    media = _boolean(request.media)
+    if media is None:
+        bad("media", "not_a_boolean", f"media is true or false, not {request.media!r}")
     if request.include not in (None, "clean", "all"):
         bad("include", "unknown_include", f"include is clean or all, not {request.include!r}")
     since = _instant(request.since, "since", bad)
@@ -96,6 +102,7 @@ def check(request: ExportRequest, format: str | None = None) -> ExportParams:
         labels=bool(labels),
         geometry=request.geometry or None,
         area=area,
+        media=bool(media),
     )
 
 

@@ -10,28 +10,29 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import msgspec
-import numpy as np
 
-from cityindex.areas import Area, Locator
+from cityindex.areas import Area
+from exports import bundle, geojson, layout, xlsx
 from exports import csvs as csv_writer
-from exports import geojson, layout, xlsx
 from exports.geojson import Features, GeometryError
-from exports.rows import Flattener, Options, Record
+from exports.rows import SUBMISSION, Flattener, Options, Record
 from exports.schema import Schema
+from exports.zipstream import ZipStream
 from forms.errors import Problem
 from forms.model import METADATA_COLUMNS, METADATA_KINDS, load_definition
-from survey_api.db import tables
 from survey_api.db.session import Session, Sessions, unit_of_work
 from survey_api.errors import Invalid, NotFound
+from survey_api.exporting import files
+from survey_api.exporting.areas import area_of, inside, layer_of, within
 from survey_api.exporting.bridge import Bridge
 from survey_api.exporting.params import MEDIA_TYPES, ExportParams
-from survey_api.stores import areas as areas_store
 from survey_api.stores import exports as exports_store
 from survey_api.stores import forms as forms_store
-from survey_api.stores.exports import Filters
+from survey_api.stores.media import MediaStore
 from survey_api.web.access import ProjectAccess
 
 METADATA_COLUMN = dict(zip(METADATA_KINDS, METADATA_COLUMNS, strict=True))
@@ -51,12 +52,20 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     area: tuple[list[Area], int] | None = None
     """`area=LAYER:CODE` as its layer and the area's place in it: only records located there (as the
     index locates them: a point on a border shared by two areas belongs to the first) are exported."""
+    project_id: uuid.UUID | None = None
+    base_url: str | None = None
+    """The server's address its users reach (`https://host`): photo and other file cells link there."""
 
     @property
     def extension(self) -> str:
-        if self.params.format == "csv" and len(self.schema.tables) > 1:
+        if self.params.media or (self.params.format == "csv" and len(self.schema.tables) > 1):
             return "zip"
         return self.params.format
+
+    @property
+    def table_name(self) -> str:
+        """The table file's name inside the zip of `media=true`."""
+        return f"{self.filename.rpartition('.')[0]}.{self.params.format}"
 
     @property
     def media_type(self) -> str:
@@ -68,8 +77,11 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
         return f"{safe}.{self.extension}"
 
 
-async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportParams) -> Prepared:
-    """The form's schema over all its published versions and the count of matching records."""
+async def prepare(
+    db: Session, access: ProjectAccess, key: str, params: ExportParams, base_url: str | None = None
+) -> Prepared:
+    """The form's schema over all its published versions and the count of matching records; with a
+    `base_url`, file answers become links to their files there."""
     form = await forms_store.form(db, access.id, key)
     if form is None:
         raise NotFound(f"No form {key!r} in this project.")
@@ -77,7 +89,12 @@ async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportPa
     if not versions:
         raise NotFound(f"Form {key!r} has no published version, so no records to export.")
     schema = layout.schema_of(key, [load_definition(v.definition) for v in versions])
-    options = Options(labels=params.labels, lang=params.lang, pii=access.pii or access.user.admin)
+    options = Options(
+        labels=params.labels,
+        lang=params.lang,
+        pii=access.pii or access.user.admin,
+        files=files_url(base_url, access.slug),
+    )
     if params.format == "geojson":
         try:
             Features(schema, options, ZoneInfo(access.timezone), params.geometry)
@@ -97,45 +114,35 @@ async def prepare(db: Session, access: ProjectAccess, key: str, params: ExportPa
         timezone=access.timezone,
         total=await exports_store.count(db, form.id, params.filters),
         area=(await layer_of(db, access, area.layer), area.position) if area is not None else None,
+        project_id=access.id,
+        base_url=base_url,
     )
 
 
-async def area_of(db: Session, access: ProjectAccess, params: ExportParams) -> tables.Area:
-    """The area `area=LAYER:CODE` names; a 422 naming the unknown layer or code."""
-    assert params.area is not None
-    layer, code = params.area
-    found = await areas_store.one(db, access.id, layer, code)
-    if found is None:
-        layers = [name for name, _, _ in await areas_store.layers(db, access.id)]
-        message = (
-            f"no area {code!r} in layer {layer!r}"
-            if layer in layers
-            else f"no area layer {layer!r} in this project ({', '.join(layers) or 'it has none yet'})"
+def files_url(base_url: str | None, project: str) -> str | None:
+    """Where the project's submissions' files are downloaded, under the server's address."""
+    if base_url is None:
+        return None
+    return f"{base_url.rstrip('/')}/api/v1/projects/{quote(project, safe='')}/submissions"
+
+
+def writer(
+    prepared: Prepared, into: ZipStream | None = None
+) -> Callable[[Iterator[Record]], Iterator[bytes]]:
+    """The format's writer: records in, bytes out (pure, run in a worker thread). `into`: the table
+    file(s) go into that zip (left open for the files to follow) and the bytes are what it drains."""
+    if into is not None:
+        plain = writer(
+            msgspec.structs.replace(prepared, params=msgspec.structs.replace(prepared.params, media=False))
         )
-        raise Invalid(message, [Problem(loc=["query", "area"], code="unknown_area", message=message)])
-    return found
-
-
-async def layer_of(db: Session, access: ProjectAccess, layer: str) -> list[Area]:
-    rows = await areas_store.layer(db, access.id, layer)
-    return [Area(code=r.code, name=r.name, geometry=r.geometry, area_km2=r.area_km2) for r in rows]
-
-
-def within(filters: Filters, area: tables.Area) -> Filters:
-    """The filters narrowed to the area's bounding box (the database's part of the point-in-polygon)."""
-    box = (area.min_lon, area.min_lat, area.max_lon, area.max_lat)
-    if filters.bbox is not None:
-        box = (
-            max(box[0], filters.bbox[0]),
-            max(box[1], filters.bbox[1]),
-            min(box[2], filters.bbox[2]),
-            min(box[3], filters.bbox[3]),
-        )
-    return msgspec.structs.replace(filters, bbox=box)
-
-
-def writer(prepared: Prepared) -> Callable[[Iterator[Record]], Iterator[bytes]]:
-    """The format's writer: records in, bytes out (pure, run in a worker thread)."""
+        if prepared.params.format == "csv" and len(prepared.schema.tables) > 1:
+            flattener = Flattener(prepared.schema, prepared.options)
+            sheets = layout.sheets(flattener)
+            tz = ZoneInfo(prepared.timezone)
+            return lambda records: csv_writer.write_into(
+                into, sheets, (row for r in records for row in flattener.rows(r)), tz
+            )
+        return lambda records: bundle.table_into(into, prepared.table_name, plain(records))
     tz = ZoneInfo(prepared.timezone)
     schema, options = prepared.schema, prepared.options
     if prepared.params.format == "geojson":
@@ -164,8 +171,8 @@ def writer(prepared: Prepared) -> Callable[[Iterator[Record]], Iterator[bytes]]:
 
 
 def record_of(row: Sequence[Any]) -> Record:
-    """A row of `exports_store.COLUMNS` as the export's record."""
-    rid, revision, status, version, created, updated, email, lat, lon, accuracy, answers, meta = row
+    """A row of `exports_store.READ` (or of its first twelve, `COLUMNS`) as the export's record."""
+    rid, revision, status, version, created, updated, email, lat, lon, accuracy, answers, meta = row[:12]
     leading = {
         "_record_id": str(rid),
         "_revision": revision,
@@ -177,6 +184,7 @@ def record_of(row: Sequence[Any]) -> Record:
         "_lat": lat,
         "_lon": lon,
         "_accuracy": accuracy,
+        SUBMISSION: row[12] if len(row) > 12 else None,
     }
     if meta:
         leading |= {
@@ -199,33 +207,40 @@ def _metadata_value(kind: str, value: Any) -> Any:
 
 
 async def stream(
-    sessions: Sessions, prepared: Prepared, bridge: Bridge | None = None
+    sessions: Sessions, prepared: Prepared, bridge: Bridge | None = None, media: MediaStore | None = None
 ) -> AsyncIterator[bytes]:
-    """The export's bytes, read in one snapshot of the database from a server-side cursor."""
+    """The export's bytes, read in one snapshot of the database from a server-side cursor; with
+    `media=true`, a zip of the table file(s) and then the records' files from `media`."""
     bridge = bridge or Bridge()
     async with unit_of_work(sessions) as db:
         pages = exports_store.pages(db, prepared.form_id, prepared.params.filters)
         if prepared.area is not None:
             pages = inside(pages, prepared.area)
-        async for chunk in bridge.run(pages, writer(prepared), record_of):
+        if not prepared.params.media:
+            async for chunk in bridge.run(pages, writer(prepared), record_of):
+                yield chunk
+            return
+        if media is None:
+            raise RuntimeError("an export with media=true needs the media store")
+        zipped = ZipStream()
+        async for chunk in bridge.run(pages, writer(prepared, zipped), record_of):
             yield chunk
-
-
-async def inside(
-    pages: AsyncIterator[Sequence[Any]], area: tuple[list[Area], int]
-) -> AsyncIterator[Sequence[Any]]:
-    """The rows (of `exports_store.COLUMNS`) the index would count in the area."""
-    layer, position = area
-    locator = Locator(layer)
-    async for page in pages:
-        lons = np.array([np.nan if row[8] is None else row[8] for row in page], dtype=np.float64)
-        lats = np.array([np.nan if row[7] is None else row[7] for row in page], dtype=np.float64)
-        keep = locator.locate_many(lons, lats) == position
-        yield [row for row, kept in zip(page, keep.tolist(), strict=True) if kept]
+        assert prepared.project_id is not None
+        hidden = (
+            set() if prepared.options.pii else {p for p, c in prepared.schema.fields.items() if c.sensitive}
+        )
+        found = files.sent(db, prepared.project_id, prepared.form_id, prepared.params.filters, prepared.area)
+        async for chunk in files.added(found, media, zipped, hidden):
+            yield chunk
+        yield await asyncio.to_thread(zipped.close)
 
 
 async def write_file(
-    sessions: Sessions, prepared: Prepared, path: Path, on_progress: Callable[[int], None] | None = None
+    sessions: Sessions,
+    prepared: Prepared,
+    path: Path,
+    on_progress: Callable[[int], None] | None = None,
+    media: MediaStore | None = None,
 ) -> int:
     """The export written to `path` (through a temporary file beside it, renamed when complete); the
     number of records written. `on_progress(records)` is called as the writer takes them."""
@@ -233,7 +248,7 @@ async def write_file(
     partial = path.with_name(f".{path.name}.partial")
     out = await asyncio.to_thread(partial.open, "wb")
     try:
-        async for chunk in stream(sessions, prepared, bridge):
+        async for chunk in stream(sessions, prepared, bridge, media):
             await asyncio.to_thread(out.write, chunk)
             if on_progress is not None:
                 on_progress(bridge.count)

@@ -86,7 +86,7 @@ async def attach(
         raise TooLarge(
             f"{filename!r} is {len(data)} bytes, over the limit of {settings.max_attachment_bytes} for one file."
         )
-    answers = await attachments.answers_of(db, access.id, submission_uuid)
+    answers = await attachments.answers_of(db, access.id, submission_uuid, lock=True)
     if answers is None:
         raise NotFound(f"No submission {submission_uuid!r} was received in {access.slug!r}.")
     earlier = await attachments.one(db, access.id, submission_uuid, filename, lock=True)

@@ -22,6 +22,7 @@ from pgqueuer.models import Job
 from survey_api.db import queue
 from survey_api.db.session import Sessions
 from survey_api.exporting import jobs as export_jobs
+from survey_api.stores.media import MediaStore
 
 EXPORTS_AT_ONCE = 2  # each export keeps a core busy writing its file
 GRACE_S = 10.0  # on stop, running jobs may finish for this long; then they go back on the queue
@@ -42,8 +43,10 @@ class Worker:
         data_dir: Path,
         ttl: timedelta,
         sweep_every: float = SWEEP_EVERY_S,
+        media: MediaStore | None = None,
     ) -> None:
         self.url, self.sessions, self.data_dir, self.ttl = url, sessions, data_dir, ttl
+        self.media = media  # the files of `media=true` exports; None: `<data dir>/media`
         self.sweep_every = sweep_every
         self._manager: QueueManager | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,7 +97,7 @@ class Worker:
             log.error("queue entry %s names no export job: %r", job.id, job.payload)
             return
         try:
-            await export_jobs.execute(self.sessions, self.data_dir, self.ttl, job_id)
+            await export_jobs.execute(self.sessions, self.data_dir, self.ttl, job_id, self.media)
         except export_jobs.Busy:
             raise RetryRequested(BUSY_RETRY, "the export runs in another worker") from None
         except Exception:  # before the job could start (the database away?): it is tried again later

@@ -20,9 +20,10 @@ from exports import city, city_values
 from exports.layout import schema_of
 from exports.rows import Flattener, Options
 from forms.model import load_definition
+from forms.values import ATTACHMENTS
 from survey_api.db.session import Session
 from survey_api.errors import Conflict
-from survey_api.exporting.run import record_of
+from survey_api.exporting.run import files_url, record_of
 from survey_api.publishing import index_layers
 from survey_api.stores import city as city_store
 from survey_api.stores import city_changes, city_copy
@@ -47,6 +48,8 @@ class Published(msgspec.Struct, frozen=True, kw_only=True):
 class Target(msgspec.Struct, frozen=True, kw_only=True):
     url: str | None
     schema: str = "survey"
+    base_url: str | None = None
+    """The survey server's address: photo and other file columns hold links to the files there."""
 
 
 class _Form(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,6 +88,7 @@ async def publish(
                 _names(states, key),
                 pii=pii,
                 postgis=city_db.postgis is not None,
+                files=files_url(target.base_url, access.slug),
             )
             forms.append(_Form(id=form_id, layout=layout))
         layers = [index_layers.layout(access.slug, r, _names(states, f"index:{r.layer}")) for r in runs]
@@ -93,8 +97,17 @@ async def publish(
         totals = [await city_changes.count_changed(db, f.id, _cursor(f.layout, states)) for f in forms]
         done, total = 0, sum(totals)
         for form in forms:
+            options = Options(pii=pii, files=files_url(target.base_url, access.slug))
             sent = await _send(
-                db, city_db, access.slug, form, states.get(form.layout.form), pii, done, total, on_progress
+                db,
+                city_db,
+                access.slug,
+                form,
+                states.get(form.layout.form),
+                options,
+                done,
+                total,
+                on_progress,
             )
             counts += sent
             done += totals[forms.index(form)]
@@ -133,13 +146,14 @@ async def _send(
     project: str,
     form: _Form,
     state: city_store.State | None,
-    pii: bool,
+    options: Options,
     done: int,
     total: int,
     on_progress: Progress | None,
 ) -> list[TableCount]:
     layout = form.layout
-    flattener = Flattener(layout.schema, Options(pii=pii), lists=True)
+    flattener = Flattener(layout.schema, options, lists=True)
+    pii = options.pii
     async with city_db.transaction():
         created, kinds = await city_db.apply(layout.tables)
         full = state is None or created or state.fingerprint != layout.fingerprint
@@ -148,7 +162,10 @@ async def _send(
         if full:
             for i in reversed(range(len(layout.tables))):  # repeats first: their rows hang on the record's
                 sending.gone[i].update(await city_db.delete(layout.tables[i], None))
-        plan = city_copy.plan(layout, kinds, pii) if full else None
+        linked = options.files is not None and any(
+            c.type in ATTACHMENTS for c in layout.schema.fields.values()
+        )
+        plan = city_copy.plan(layout, kinds, pii) if full and not linked else None  # links: flattened
         if plan is None:
             cursor = await sending.flatten(cursor)
         else:
@@ -296,7 +313,7 @@ def _convert(
     for source in page:
         if source[-3] is not None or source[2] != "ok":  # merged away, or waiting for a review
             continue
-        for i, cells in flattener.rows(record_of(source[:12])):
+        for i, cells in flattener.rows(record_of(source[:13])):
             try:
                 rows[i].append(converters[i](cells))
             except city_values.Misfit as exc:

@@ -17,6 +17,7 @@ from survey_api.stores import attachments, forms
 from survey_api.web import body
 from survey_api.web.access import Action, ProjectAccess, member
 from survey_api.web.auth import Caller
+from survey_api.web.media import respond
 
 FILE_BODY = {"application/octet-stream": {"type": "string", "format": "binary"}}
 """Any media type: the body is the file's bytes and `Content-Type` is kept as the file's type."""
@@ -60,7 +61,7 @@ class AttachmentController(Controller):
         request: Request,
         db: DB,
         user: Caller,
-    ) -> Response[Attached]:
+    ) -> Response[bytes]:
         """Send one file of a submission already received, named as its answer names it (`photo.jpg`).
 
         The body is the file's bytes and `Content-Type` its type. 201 when the file is new; 200 when it
@@ -85,7 +86,7 @@ class AttachmentController(Controller):
             settings,
         )
         status = 200 if attached.replaced or attached.unchanged else 201
-        return Response(attached, status_code=status)
+        return respond(request, attached, status_code=status)
 
     @get("/{filename:str}", opt={"download": FILE_DOWNLOAD, "etag": True})
     async def get_file(
@@ -115,7 +116,8 @@ class AttachmentController(Controller):
             "ETag": tag,
             "Cache-Control": "private, no-cache",
             "Content-Disposition": disposition(row.filename),
-            "X-Content-Type-Options": "nosniff",
+            "X-Content-Type-Options": "nosniff",  # a file is never run as a page of this site
+            "Content-Security-Policy": "default-src 'none'; sandbox",
         }
         if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(b"", status_code=304, headers=headers)

@@ -21,7 +21,7 @@ from survey_api.db.session import DB
 from survey_api.errors import Conflict, Invalid
 from survey_api.exporting import jobs
 from survey_api.exporting.params import MAX_PARAM, ExportRequest
-from survey_api.routes.exports import DOWNLOADS
+from survey_api.routes.exports import DOWNLOADS, base_url
 from survey_api.web.access import Action, member
 from survey_api.web.auth import Caller
 from survey_api.web.problems import MEDIA_TYPE as PROBLEM_MEDIA
@@ -45,6 +45,7 @@ class NewExportJob(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     bbox: Text | None = None
     area: Text | None = None
     geometry: Text | None = None
+    media: bool | None = None
 
 
 class ExportJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,17 +79,19 @@ class ExportJobController(Controller):
 
     @post("/projects/{project:str}/exports", status_code=202)
     async def create_job(
-        self, project: FromPath[str], data: JSONBody[NewExportJob], db: DB, user: Caller
+        self, project: FromPath[str], data: JSONBody[NewExportJob], request: Request, db: DB, user: Caller
     ) -> Response[ExportJob]:
         """Ask for an export as a job (analysts, coordinators); follow `Location` for its progress.
 
         The body takes the parameters of `GET .../forms/{key}/export.{format}` as JSON, with `form`
         and `format`; they are checked now (a problem is located at `["body", name]`), the export
-        runs later in a worker. When `status` is `done`, `file` is where to download it."""
+        runs later in a worker. When `status` is `done`, `file` is where to download it. Links to
+        files (photo columns) point at `SURVEY_PUBLIC_URL`, or at the address this request came in on;
+        `media: true` makes the file a zip with the records' files (see the export)."""
         access = await member(db, project, user, Action.READ)
-        request = ExportRequest(**msgspec.structs.asdict(data))
+        wanted = ExportRequest(**msgspec.structs.asdict(data))
         try:
-            job = await jobs.start(db, access, request)
+            job = await jobs.start(db, access, wanted, base_url(request))
         except Invalid as exc:
             located = [msgspec.structs.replace(p, loc=["body", *p.loc[1:]]) for p in exc.problems]
             raise Invalid(exc.detail, located) from None

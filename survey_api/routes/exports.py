@@ -38,6 +38,7 @@ class ExportController(Controller):
         bbox: FromQuery[str | None] = None,
         area: FromQuery[str | None] = None,
         geometry: FromQuery[str | None] = None,
+        media: FromQuery[str | None] = None,
     ) -> Stream:
         """`export.xlsx`, `export.csv` or `export.geojson`: every record of every version in one schema.
 
@@ -45,7 +46,11 @@ class ExportController(Controller):
         `since`/`until` (when a record was first received, RFC 3339), `bbox=minlon,minlat,maxlon,maxlat`,
         `labels=true` with `lang` for labels instead of names and values, `geometry=PATH` (GeoJSON) for
         a geopoint, geotrace or geoshape field as the geometry instead of the record's location.
-        Fields marked sensitive are empty without the `pii` flag. Streamed: memory stays flat."""
+        Fields marked sensitive are empty without the `pii` flag. A photo, audio, video or file answer
+        is the link that downloads its file (a hyperlink in xlsx), under `SURVEY_PUBLIC_URL` or the
+        address of this request; `media=true` makes a zip of the table file(s) and
+        `media/<submission uuid>/<file name>` for every file of the exported records. Streamed: memory
+        stays flat."""
         name, _, format = file.rpartition(".")
         if name != "export" or format not in FORMATS:
             raise NotFound(f"No {file!r} here: exports are export.xlsx, export.csv and export.geojson.")
@@ -60,12 +65,13 @@ class ExportController(Controller):
                 bbox=bbox,
                 area=area,
                 geometry=geometry,
+                media=media,
             ),
             format,
         )
-        prepared = await run.prepare(db, access, key, params)
+        prepared = await run.prepare(db, access, key, params, base_url(request))
         return Stream(
-            run.stream(request.app.state.sessionmaker, prepared),
+            run.stream(request.app.state.sessionmaker, prepared, media=request.app.state.media),
             media_type=prepared.media_type,
             headers={
                 "Content-Disposition": f'attachment; filename="{prepared.filename}"',
@@ -73,3 +79,9 @@ class ExportController(Controller):
                 "X-Record-Count": str(prepared.total),
             },
         )
+
+
+def base_url(request: Request) -> str:
+    """The server's address for links: `SURVEY_PUBLIC_URL` when set, else the one this request came in on."""
+    configured = request.app.state.settings.public_url
+    return configured if configured else str(request.base_url).rstrip("/")

@@ -21,6 +21,7 @@ from forms.xlsform import XLS_MAGIC, load_xlsform
 from survey_api.db import tables
 from survey_api.db.session import DB
 from survey_api.errors import Conflict, Invalid, NotFound, UnsupportedMedia
+from survey_api.openrosa import xforms
 from survey_api.stores import form_media, forms, projects
 from survey_api.web import openapi
 from survey_api.web.access import Action, member
@@ -135,7 +136,10 @@ class FormController(Controller):
         """Publish a draft: from now on it never changes, and tablets download it as the latest.
 
         The choices of each list file its selects name (`select_one_from_file x.csv`) are read into
-        the published definition; 422 names every such file not attached yet (`POST .../media`)."""
+        the published definition; 422 names every such file not attached yet (`POST .../media`).
+        Its XForm (for ODK Collect, KoboCollect, Enketo) is made now and kept byte for byte; a form
+        pyxform cannot compile is published all the same, with a warning saying why it is not
+        offered to those apps."""
         access = await member(db, project, user, Action.MANAGE)
         form = await forms.form(db, access.id, key, lock=True)
         row = await forms.version(db, form.id, version) if form else None
@@ -146,6 +150,8 @@ class FormController(Controller):
             files = await form_media.contents(db, row.id, list_files(draft))
             if (definition := with_list_files(draft, files)) is not draft:
                 row.definition, row.hash = msgspec.to_builtins(definition), definition_hash(definition)
+            if warning := await xforms.publish_warning(db, row):
+                row.warnings = [*(row.warnings or []), warning]
             row.published_at = await forms.publish(db, row)
             row.status = "published"
             await projects.audit(

@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody
 from survey_api.db.session import DB
 from survey_api.errors import Forbidden
 from survey_api.publishing.run import Published, Target, publish
+from survey_api.routes.exports import base_url
 from survey_api.stores import projects
 from survey_api.web.access import Action, member
 from survey_api.web.auth import Caller
@@ -28,12 +29,16 @@ class PublishController(Controller):
         """Make the city database (`SURVEY_CITY_DATABASE_URL`) current: per form a typed table
         `<project>__<form>` (and one per repeat) in schema `survey`, holding the clean records; only what
         changed since the last publish is sent, records no longer clean are deleted, and running it
-        again changes nothing. 409: no city database set up, a table there that is not ours, or another
+        again changes nothing. Photo and other file columns hold the links that download the files
+        (under `SURVEY_PUBLIC_URL`, or the address this request came in on). 409: no city database set up, a table there that is not ours, or another
         publish of this project running; 502: the city database refused the login or a privilege;
         503: it does not answer."""
         access = await member(db, project, user, Action.PUBLISH)
         settings = request.app.state.settings
-        return await publish(db, access, Target(url=settings.city_database_url, schema=settings.city_schema))
+        target = Target(
+            url=settings.city_database_url, schema=settings.city_schema, base_url=base_url(request)
+        )
+        return await publish(db, access, target)
 
     @get("/settings")
     async def get_settings(self, project: FromPath[str], db: DB, user: Caller) -> PublishSettings:

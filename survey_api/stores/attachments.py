@@ -140,18 +140,22 @@ async def total_size(db: AsyncSession, project_id: uuid.UUID, submission_uuid: s
 
 
 async def submission(
-    db: AsyncSession, project_id: uuid.UUID, submission_uuid: str
+    db: AsyncSession, project_id: uuid.UUID, submission_uuid: str, *, lock: bool = False
 ) -> tables.Submission | None:
-    """The submission received under that uuid in the project (any outcome)."""
+    """The submission received under that uuid in the project (any outcome); `lock`: files of one
+    submission are then taken one after another, so their total is checked against the limit."""
     query = select(tables.Submission).where(
         tables.Submission.project_id == project_id, tables.Submission.uuid == submission_uuid
     )
-    return await db.scalar(query.limit(1))
+    return await db.scalar(query.limit(1).with_for_update() if lock else query.limit(1))
 
 
-async def answers_of(db: AsyncSession, project_id: uuid.UUID, submission_uuid: str) -> Any:
-    """The answers of the record a submission made or edited, or its payload when it made none."""
-    sub = await submission(db, project_id, submission_uuid)
+async def answers_of(
+    db: AsyncSession, project_id: uuid.UUID, submission_uuid: str, *, lock: bool = False
+) -> Any:
+    """The answers of the record a submission made or edited, or its payload when it made none (None:
+    no such submission); `lock` locks the submission as `submission` does."""
+    sub = await submission(db, project_id, submission_uuid, lock=lock)
     if sub is None:
         return None
     if sub.record_id is not None:
@@ -164,7 +168,7 @@ async def answers_of(db: AsyncSession, project_id: uuid.UUID, submission_uuid: s
 async def for_export(
     db: AsyncSession, project_id: uuid.UUID, form_id: uuid.UUID, filters: Filters, size: int = 500
 ) -> AsyncIterator[Sequence[Any]]:
-    """(submission uuid, file name, sha256, record lon, record lat) of every file sent for the
+    """(submission uuid, file name, sha256, field, record lon, record lat) of every file sent for the
     records an export with `filters` reads, in pages from a server-side cursor."""
     sent = select(tables.Submission.uuid, tables.Submission.record_id).where(
         tables.Submission.project_id == project_id, tables.Submission.record_id.is_not(None)
@@ -175,6 +179,7 @@ async def for_export(
             Attachment.submission_uuid,
             Attachment.filename,
             Attachment.sha256,
+            Attachment.field,
             tables.Record.lon,
             tables.Record.lat,
         )

@@ -9,10 +9,10 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_api.db import tables
-from survey_api.stores.exports import COLUMNS
+from survey_api.stores.exports import READ
 from survey_api.stores.records import VISIBLE_BELOW_XMIN
 
-SOURCE_COLUMNS = (*COLUMNS, tables.Record.merged_into, tables.Record.change_xid, tables.Record.change_seq)
+SOURCE_COLUMNS = (*READ, tables.Record.merged_into, tables.Record.change_xid, tables.Record.change_seq)
 """The export's row of a record, then what publish needs besides: merged_into and its change cursor."""
 
 

@@ -41,6 +41,8 @@ COLUMNS = (
     Record.meta,
 )
 """The row an export reads per record, in this order."""
+READ = (*COLUMNS, Record.submission_uuid)
+"""What an export reads: COLUMNS, then the submission that made the record (its files' links)."""
 
 
 def where_records(query: Select[Any], form_id: uuid.UUID, filters: Filters) -> Select[Any]:
@@ -64,13 +66,13 @@ async def count(db: AsyncSession, form_id: uuid.UUID, filters: Filters) -> int:
 async def pages(
     db: AsyncSession, form_id: uuid.UUID, filters: Filters, size: int = 500
 ) -> AsyncIterator[Sequence[Any]]:
-    """The records in pages of `size` rows (COLUMNS), from one server-side cursor: memory stays flat.
+    """The records in pages of `size` rows (READ), from one server-side cursor: memory stays flat.
 
     A page of 500 decoded 100-field records holds about 6 MB, and an export keeps a few pages in
     flight (exporting/bridge.py); 1,000-row pages raised a 100-field export's peak by 40 MB more,
     no faster (docs/performance.md, Exports)."""
     query = where_records(
-        select(*COLUMNS).outerjoin(tables.User, tables.User.id == Record.created_by), form_id, filters
+        select(*READ).outerjoin(tables.User, tables.User.id == Record.created_by), form_id, filters
     ).order_by(Record.created_at, Record.id)
     result = await db.stream(query.execution_options(yield_per=size))
     async for page in result.partitions(size):

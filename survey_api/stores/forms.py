@@ -107,6 +107,29 @@ async def workbook(db: AsyncSession, version_id: uuid.UUID) -> tuple[bytes, str]
     return found.xlsform, str(found.xlsform_type)
 
 
+async def xform(db: AsyncSession, version_id: uuid.UUID) -> tuple[bytes, str] | None:
+    """The XForm stored for a version and its md5 (hex); None while it has none."""
+    found = (
+        await db.execute(
+            select(tables.FormVersion.xform, tables.FormVersion.xform_md5).where(
+                tables.FormVersion.id == version_id
+            )
+        )
+    ).one_or_none()
+    if found is None or found.xform is None:
+        return None
+    return found.xform, str(found.xform_md5)
+
+
+async def set_xform(db: AsyncSession, version_id: uuid.UUID, data: bytes, md5: str) -> None:
+    """Keep a version's XForm bytes: served as they are from then on, never compiled again."""
+    await db.execute(
+        update(tables.FormVersion)
+        .where(tables.FormVersion.id == version_id)
+        .values(xform=data, xform_md5=md5)
+    )
+
+
 async def publish(db: AsyncSession, row: tables.FormVersion) -> datetime:
     published_at = await db.scalar(
         update(tables.FormVersion)

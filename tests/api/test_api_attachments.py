@@ -135,11 +135,12 @@ async def test_refusals(client: AsyncClient, sent: dict[str, Any], settings: Set
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    """Small limits: one file up to 1 MiB, a submission's files up to 1.5 MiB."""
+    """Small limits: one file up to 1 MiB, a submission's files up to 1.5 MiB, any other body 0.5 MiB
+    (a file is bounded by its own limit, not the body's)."""
     return Settings(
         database_url="postgresql+asyncpg://unused",
         data_dir=tmp_path,
-        max_body_mb=4.0,
+        max_body_mb=0.5,
         max_attachment_mb=1.0,
         max_submission_mb=1.5,
     )

@@ -46,3 +46,27 @@ def test_export_files_are_kept_a_day_and_serve_runs_a_worker_by_default():
 def test_a_bad_export_ttl_or_worker_value_is_named(name: str, value: str):
     with pytest.raises(SettingsError, match=f"{name} .*{value!r}"):
         load_settings({name: value})
+
+
+def test_the_public_url_is_kept_without_its_trailing_slash():
+    assert load_settings({}).public_url is None
+    chosen = load_settings({"SURVEY_PUBLIC_URL": "https://survey.korat.go.th/field/"})
+    assert chosen.public_url == "https://survey.korat.go.th/field"
+    assert load_settings({"SURVEY_PUBLIC_URL": "http://10.0.0.5:8000"}).public_url == "http://10.0.0.5:8000"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "survey.korat.go.th",
+        "ftp://survey.korat.go.th",
+        "https://",
+        "https://x.org/?a=1",
+        "https://x.org:port",
+        "https://x.org/a b",
+        "https://x.org/" + "a" * 2000,
+    ],
+)
+def test_a_bad_public_url_is_named(value: str):
+    with pytest.raises(SettingsError, match="SURVEY_PUBLIC_URL"):
+        load_settings({"SURVEY_PUBLIC_URL": value})

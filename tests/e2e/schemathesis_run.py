@@ -65,6 +65,7 @@ def prepare(server: Server, token: str) -> tuple[dict[str, str], dict[str, Any]]
             "version": form["version"],
             "user_id": admin["id"],
             "record_id": results["results"][0]["record_id"],
+            "submission": item["uuid"],  # its files: PUT and GET .../attachments/{filename}
         }
         pairs = call("GET", f"/projects/{PROJECT}/review/duplicates")["items"]
         quarantined = call("GET", f"/projects/{PROJECT}/quarantine")["items"]

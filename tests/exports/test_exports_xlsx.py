@@ -52,7 +52,8 @@ def test_each_kind_comes_back_as_its_excel_type():
     assert got[4] == dt.datetime(2026, 11, 20)  # a date reads back as a datetime at midnight
     assert got[5] == dt.datetime(2026, 11, 20, 9, 12, 30)  # local (UTC+7), naive
     assert got[6] == dt.time(9, 15, 30)
-    assert got[7] == '=HYPERLINK("https://example.org/?a=1&b=2")'
+    assert got[7] == "https://example.org/?a=1&b=2"
+    assert ws.cell(2, 8).hyperlink.target == "https://example.org/?a=1&b=2"
     assert ws.cell(2, 5).number_format == "yyyy-mm-dd"
     assert ws.cell(2, 6).number_format == "yyyy-mm-dd hh:mm:ss"
 
@@ -63,10 +64,21 @@ def test_a_link_reads_as_its_address_where_formulas_are_evaluated():
 
 
 def test_a_link_that_is_not_web_or_too_long_stays_text():
-    long = "https://example.org/" + "a" * 300
+    long = "https://example.org/" + "a" * 2100
     ws = book([ALL_KINDS], [(0, [None] * 7 + ["javascript:alert(1)"]), (0, [None] * 7 + [long])]).active
-    assert ws["H2"].value == "javascript:alert(1)"
-    assert ws["H3"].value == long
+    assert ws["H2"].value == "javascript:alert(1)" and ws["H2"].hyperlink is None
+    assert ws["H3"].value == long and ws["H3"].hyperlink is None
+
+
+def test_links_past_what_excel_keeps_in_a_sheet_become_formulas(monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_HYPERLINKS", 2)
+    urls = [f"https://example.org/{i}.jpg" for i in range(3)]
+    repeat = Sheet(name="rooms", headers=["picture"], kinds=["url"])
+    rows = [(0, [None] * 7 + [u]) for u in urls] + [(1, [u]) for u in urls]
+    wb = book([ALL_KINDS, repeat], rows)
+    for ws, column in ((wb.worksheets[0], "H"), (wb.worksheets[1], "A")):
+        assert [ws[f"{column}{r}"].hyperlink.target for r in (2, 3)] == urls[:2]
+        assert ws[f"{column}4"].value == f'=HYPERLINK("{urls[2]}")'
 
 
 def test_values_excel_cannot_hold_as_numbers_or_dates_are_kept_as_text():

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from exports import xlsx
@@ -82,3 +83,29 @@ def test_libreoffice_reads_every_sheet_including_cut_text_and_empty_repeats(tmp_
     assert shops[2] == ["r2", "ok"]
     assert trees == [["_parent_record_id", "species"], ["r1", "ต้น\u200bไทร"], ["r2", "ยาง"]]
     assert visits == [["_parent_record_id", "when"]]
+
+
+def test_libreoffice_keeps_links_to_files_as_hyperlinks(tmp_path, profile):
+    """LibreOffice reads the cell as a link: saved again as .xlsx by it, openpyxl finds the hyperlink."""
+    sheet = Sheet(name="shops", headers=["shop", "front"], kinds=["text", "url"])
+    url = "https://survey.example.org/api/v1/projects/korat/submissions/u-1/attachments/front%20door.jpg"
+    path = tmp_path / "links.xlsx"
+    path.write_bytes(b"".join(xlsx.write([sheet], [(0, ["ป้าศรี", url])], TZ)))
+    (tmp_path / "again").mkdir()
+    command = [
+        "soffice",
+        f"-env:UserInstallation={profile}",
+        "--headless",
+        "--convert-to",
+        "xlsx:Calc MS Excel 2007 XML",
+    ]
+    done = subprocess.run(
+        [*command, "--outdir", str(tmp_path / "again"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    cell = openpyxl.load_workbook(tmp_path / "again" / "links.xlsx").active["B2"]
+    assert cell.value == url
+    assert cell.hyperlink is not None and cell.hyperlink.target == url
