@@ -32,6 +32,10 @@ class XFormError(FormsError):
     """pyxform refused to compile the form: the message is pyxform's reason, for the person publishing."""
 
 
+ITEMSETS = "itemsets.csv"
+"""The file ODK Collect reads the choices of `select_one_external` questions from (a form's media)."""
+
+
 def compile_xform(
     defn: FormDefinition, xlsform: bytes | None = None, xlsform_type: str | None = None
 ) -> bytes:
@@ -39,6 +43,14 @@ def compile_xform(
 
     `xlsform_type` is "xlsx" or "xls" (a media type saying `ms-excel` is read as "xls"); without it the
     file's first bytes decide. XFormError when pyxform refuses the form."""
+    return compile_xform_files(defn, xlsform, xlsform_type)[0]
+
+
+def compile_xform_files(
+    defn: FormDefinition, xlsform: bytes | None = None, xlsform_type: str | None = None
+) -> tuple[bytes, dict[str, bytes]]:
+    """The XForm and the media files it needs that pyxform writes itself: `itemsets.csv`, the
+    choices of an uploaded workbook's `external_choices` sheet, for its `select_one_external`."""
     sheets = xlsform_sheets(defn) if xlsform is None else None
     if sheets is not None:
         book = workbook_dict(sheets)
@@ -57,7 +69,8 @@ def compile_xform(
             f"the group {empty[0]!r} has no question a tablet shows (only metadata or calculations): "
             "ODK Collect cannot open a form with an empty group; add a question to it or move its fields out"
         )
-    return xform
+    files = {ITEMSETS: result.itemsets.encode("utf-8")} if result.itemsets else {}
+    return xform, files
 
 
 def workbook_dict(sheets: Sheets) -> dict[str, Any]:

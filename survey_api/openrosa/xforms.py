@@ -13,10 +13,10 @@ import hashlib
 import logging
 
 from forms.model import load_definition
-from forms.xform import XFormError, compile_xform
+from forms.xform import XFormError, compile_xform_files
 from survey_api.db import tables
 from survey_api.db.session import Session
-from survey_api.stores import forms
+from survey_api.stores import form_media, forms
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,22 @@ async def _compile_and_store(db: Session, row: tables.FormVersion) -> tuple[byte
     workbook = await forms.workbook(db, row.id)
     data, media = workbook if workbook is not None else (None, None)
     try:
-        xform = await asyncio.to_thread(compile_xform, definition, data, media)
+        xform, files = await asyncio.to_thread(compile_xform_files, definition, data, media)
     except XFormError as exc:
         log.warning("no XForm for %s@%s: %s", definition.key, row.version, exc)
         return exc
     md5 = hashlib.md5(xform, usedforsecurity=False).hexdigest()  # the hash OpenRosa form lists name
     await forms.set_xform(db, row.id, xform, md5)
+    attached = {m.name for m in await form_media.listing(db, row.id)}
+    for name, content in files.items():  # itemsets.csv: in the manifest, unless the author attached one
+        if name not in attached:
+            await form_media.put(
+                db,
+                row.id,
+                name=name,
+                data=content,
+                media_type="text/csv",
+                sha256=hashlib.sha256(content).hexdigest(),
+                user_id=row.created_by,
+            )
     return xform, md5

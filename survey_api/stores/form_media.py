@@ -19,7 +19,7 @@ async def put(
     data: bytes,
     media_type: str,
     sha256: str,
-    user_id: uuid.UUID,
+    user_id: uuid.UUID | None,
 ) -> tables.FormMedia:
     """Attach the file, or replace the one of the same name."""
     values = {

@@ -20,6 +20,7 @@ from httpx import AsyncClient
 
 from tests.api.openrosa import SHOPS, publish_shops
 from tests.factories import Person
+from tests.workbooks import XLSX, build_xlsx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -347,3 +348,54 @@ async def test_no_xml_part_is_400_and_oversize_413(
     too_big = await client.post(f"{root}/submission", **_post(huge_text))
     assert too_big.status_code == 413
     assert too_big.headers["x-openrosa-version"] == "1.0"
+
+
+async def test_an_external_select_gets_its_itemsets_csv_in_the_manifest(client: AsyncClient, member) -> None:
+    """Collect reads a `select_one_external` question's choices from the form's `itemsets.csv`."""
+    coordinator = await member("coordinator")
+    volunteer = await member("volunteer")
+    workbook = build_xlsx(
+        [
+            ["type", "name", "label", "choice_filter"],
+            ["select_one district", "district", "District", ""],
+            ["select_one_external subdistrict", "subdistrict", "Subdistrict", "district=${district}"],
+        ],
+        [
+            ["list_name", "name", "label"],
+            ["district", "muang", "Mueang"],
+            ["district", "pakchong", "Pak Chong"],
+        ],
+        [["form_id", "version"], ["places", "1"]],
+        external_choices=[
+            ["list_name", "name", "label", "district"],
+            ["subdistrict", "naimuang", "Nai Mueang", "muang"],
+            ["subdistrict", "klangdong", "Klang Dong", "pakchong"],
+        ],
+    )
+    uploaded = await client.post(
+        "/api/v1/projects/korat/forms",
+        files={"file": ("places.xlsx", workbook, XLSX)},
+        headers=coordinator.headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    published = await client.post(
+        "/api/v1/projects/korat/forms/places/versions/1/publish", headers=coordinator.headers
+    )
+    assert published.status_code == 200, published.text
+    root = f"/openrosa/key/{volunteer.token}/projects/korat"
+    entry = _xml(await client.get(f"{root}/formList", headers=HEADERS)).find(f"{LIST_NS}xform")
+    assert entry is not None and entry.findtext(f"{LIST_NS}manifestUrl", "").endswith(
+        "/forms/places/manifest"
+    )
+    manifest = _xml(await client.get(f"{root}/forms/places/manifest", headers=HEADERS))
+    files = manifest.findall("{http://openrosa.org/xforms/xformsManifest}mediaFile")
+    assert [f.findtext("{http://openrosa.org/xforms/xformsManifest}filename") for f in files] == [
+        "itemsets.csv"
+    ]
+    url = files[0].findtext("{http://openrosa.org/xforms/xformsManifest}downloadUrl") or ""
+    itemsets = await client.get(url.removeprefix("http://survey.test"), headers=HEADERS)
+    assert itemsets.status_code == 200
+    assert files[0].findtext("{http://openrosa.org/xforms/xformsManifest}hash") == (
+        "md5:" + hashlib.md5(itemsets.content).hexdigest()
+    )
+    assert b"klangdong" in itemsets.content and b"pakchong" in itemsets.content
