@@ -5,8 +5,9 @@ publishes a 12-question form, fetches its XForm through `formList` as ODK Collec
 `--submissions` instances as Collect sends them: one multipart POST per instance
 (`xml_submission_file`, and with `--photo-kb` a photo part), `--concurrency` clients at once. Then the
 same number of submissions of the same form as JSON batches of `--batch-size` through
-`POST .../sync`. One JSON object on stdout (submissions/s, p50/p95 latency per request, statuses);
-progress on stderr.
+`POST .../sync`. One JSON object on stdout (submissions/s, p50/p95 latency per request, statuses,
+CPU milliseconds per submission of the server with its helpers, PostgreSQL and this client, which
+share the machine's cores); progress on stderr.
 
     python benchmarks/openrosa.py                       # 2,000 instances, 8 at once, no photo
     python benchmarks/openrosa.py --photo-kb 200        # each with a 200 KB photo
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -27,7 +29,7 @@ from typing import Any
 
 import httpx
 import msgspec
-from harness import Instance, Server, log, percentile
+from harness import Instance, Server, cpu_seconds, log, percentile, postgres_pids
 
 PROJECT = "bench"
 FORM_KEY = "shops"
@@ -169,6 +171,26 @@ async def run(
     return time.perf_counter() - began, latencies, statuses
 
 
+def cpu_now(server: Server, instance: Instance) -> dict[str, float | None]:
+    """CPU seconds so far of the server (with its intake helpers), PostgreSQL and this client."""
+    return {
+        "server": cpu_seconds([server.process.pid]),
+        "postgres": cpu_seconds(postgres_pids(instance)),
+        "client": cpu_seconds([os.getpid()], descendants=False),
+    }
+
+
+def cpu_per_submission(
+    before: dict[str, float | None], after: dict[str, float | None], count: int
+) -> dict[str, float]:
+    """Milliseconds of CPU per submission, by process family: where the two cores went."""
+    return {
+        name: round(1000 * (end - start) / count, 2)
+        for name, start in before.items()
+        if start is not None and (end := after[name]) is not None
+    }
+
+
 def summary(count: int, wall: float, latencies: list[float], statuses: dict[str, int]) -> dict[str, Any]:
     return {
         "submissions": count,
@@ -220,8 +242,12 @@ def main() -> int:
                 files.append(("front.jpg", ("front.jpg", photo, "image/jpeg")))
             posts.append({"url": root, "files": files, "headers": {"X-OpenRosa-Version": "1.0"}})
         log(f"OpenRosa: {args.submissions} instances, one per POST, {args.concurrency} at once ...")
+        before = cpu_now(server, instance)
         wall, latencies, statuses = asyncio.run(run("openrosa", server.url, posts, args.concurrency))
         figures["openrosa"] = summary(args.submissions, wall, latencies, statuses)
+        figures["openrosa"]["cpu_ms_per_submission"] = cpu_per_submission(
+            before, cpu_now(server, instance), args.submissions
+        )
         log(f"openrosa: {figures['openrosa']}")
 
         items = [
@@ -242,8 +268,12 @@ def main() -> int:
         log(
             f"JSON sync: {len(items)} submissions in batches of {args.batch_size}, {args.json_concurrency} at once ..."
         )
+        before = cpu_now(server, instance)
         wall, latencies, statuses = asyncio.run(run("json", server.url, batches, args.json_concurrency))
         figures["json_sync"] = summary(len(items), wall, latencies, statuses)
+        figures["json_sync"]["cpu_ms_per_submission"] = cpu_per_submission(
+            before, cpu_now(server, instance), len(items)
+        )
         log(f"json: {figures['json_sync']}")
         figures["openrosa_share_of_json_rate"] = round(
             figures["openrosa"]["submissions_per_s"] / figures["json_sync"]["submissions_per_s"], 3
