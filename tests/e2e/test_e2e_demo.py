@@ -52,8 +52,11 @@ def test_demo_builds_once_and_what_it_prints_holds(instance: Instance):
 
     tokens = {role: line(second.stdout, f"  {role} ").split()[1] for role in ("coordinator", "analyst")}
     urls = re.findall(rf"{re.escape(server.url)}\S+", second.stdout)
-    assert len(urls) == 9, second.stdout
-    for url in urls:
+    assert len(urls) == 10, second.stdout
+    [collect] = [u for u in urls if "/openrosa/key/" in u]  # a volunteer's ODK Collect server URL
+    form_list = httpx.get(f"{collect}/formList", timeout=60)
+    assert form_list.status_code == 200 and "<formID>sidewalk_audit</formID>" in form_list.text
+    for url in (u for u in urls if u != collect):
         role = "coordinator" if re.search(r"/review/|/quarantine", url) else "analyst"
         headers = {} if url.endswith("/schema") else {"Authorization": f"Bearer {tokens[role]}"}
         response = httpx.get(url, headers=headers, timeout=60)
