@@ -111,11 +111,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from survey_api.db.engine import make_engine
     from survey_api.db.session import make_sessionmaker
     from survey_api.jobs.worker import GRACE_S, Worker
+    from survey_api.stores.media import LocalMedia
 
     async def work(url: str) -> None:
         engine = make_engine(url, pool_size=4)
         ttl = timedelta(hours=settings.export_ttl_h)
-        worker = Worker(url, make_sessionmaker(engine), settings.data_dir, ttl)
+        media = LocalMedia(settings.media_root)  # SURVEY_MEDIA_DIR, as serve's worker reads it
+        worker = Worker(url, make_sessionmaker(engine), settings.data_dir, ttl, media=media)
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
@@ -229,6 +231,9 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--lang", help="the language of labels (with --labels)")
     export.add_argument("--labels", action="store_true", help="labels instead of names and choice values")
     export.add_argument("--geometry", help="GeoJSON: a geopoint, geotrace or geoshape field as the geometry")
+    export.add_argument(
+        "--media", action="store_true", help="a zip of the table and the records' files (photos, recordings)"
+    )
     export.set_defaults(run=cmd_export)
 
     index = sub.add_parser("index", help="write the city index of an area layer to a file")

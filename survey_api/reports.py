@@ -73,7 +73,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     request = ExportRequest(
         **{n: getattr(args, n) for n in names},
         labels="true" if args.labels else None,
-        media="true" if getattr(args, "media", False) else None,
+        media="true" if args.media else None,
     )
     base_url = settings.public_url or LOCAL_URL  # the links to files in photo columns
     try:
