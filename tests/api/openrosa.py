@@ -1,7 +1,10 @@
-"""The `shops` form the OpenRosa tests publish, and a volunteer's tablet pointed at the server."""
+"""What the OpenRosa tests share: the `shops` form, a volunteer's tablet pointed at the server, and
+Collect's side of the exchange (the form list read, the instance filled from the XForm, the multipart POST)."""
 
 from __future__ import annotations
 
+import hashlib
+import xml.etree.ElementTree as ET
 from typing import Any
 
 from httpx import AsyncClient
@@ -45,3 +48,97 @@ async def publish_shops(client: AsyncClient, member: Any) -> tuple[Person, str]:
     )
     assert published.status_code == 200, published.text
     return coordinator, f"/openrosa/key/{volunteer.token}/projects/korat"
+
+
+LIST_NS = "{http://openrosa.org/xforms/xformsList}"
+RESPONSE_NS = "{http://openrosa.org/http/response}"
+XFORMS_NS = "{http://www.w3.org/2002/xforms}"
+HEADERS = {"X-OpenRosa-Version": "1.0"}
+PHOTO = b"\xff\xd8\xff\xe0" + b"a shop front" * 100
+SECOND_PHOTO = b"\xff\xd8\xff\xe0" + b"the sidewalk" * 100
+
+
+def xml_of(response: Any) -> ET.Element:
+    assert response.headers["content-type"] == "text/xml; charset=utf-8"
+    assert response.headers["x-openrosa-version"] == "1.0"
+    return ET.fromstring(response.content)
+
+
+async def download(client: AsyncClient, root: str) -> tuple[bytes, ET.Element]:
+    listing = await client.get(f"{root}/formList", headers=HEADERS)
+    assert listing.status_code == 200
+    forms = xml_of(listing)
+    assert forms.tag == f"{LIST_NS}xforms"
+    entry = forms.find(f"{LIST_NS}xform")
+    assert entry is not None
+    assert entry.findtext(f"{LIST_NS}formID") == "shops"
+    assert entry.findtext(f"{LIST_NS}version") == SHOPS["version"]
+    url = entry.findtext(f"{LIST_NS}downloadUrl") or ""
+    assert url.startswith("http://survey.test/openrosa/key/")
+    form = await client.get(url.removeprefix("http://survey.test"), headers=HEADERS)
+    assert form.status_code == 200
+    assert entry.findtext(f"{LIST_NS}hash") == "md5:" + hashlib.md5(form.content).hexdigest()
+    return form.content, ET.fromstring(form.content)
+
+
+def instance(
+    xform: ET.Element, answers: dict[str, Any], instance_id: str, deprecated: str | None = None
+) -> bytes:
+    """Fill the XForm's primary instance the way Collect does: one element per question."""
+    model = xform.find(f".//{XFORMS_NS}model")
+    assert model is not None
+    primary = model.find(f"{XFORMS_NS}instance")
+    assert primary is not None
+    template = next(iter(primary))
+    root = ET.Element(template.tag.split("}")[-1], dict(template.attrib))
+    fill(template, root, answers)
+    meta = root.find("meta")
+    assert meta is not None, "pyxform adds meta/instanceID"
+    meta.find("instanceID").text = f"uuid:{instance_id}"  # type: ignore[union-attr]
+    if deprecated is not None:
+        ET.SubElement(meta, "deprecatedID").text = f"uuid:{deprecated}"
+    return b"<?xml version='1.0' ?>" + ET.tostring(root, encoding="utf-8").split(b"?>", 1)[-1]
+
+
+def fill(template: ET.Element, into: ET.Element, answers: dict[str, Any]) -> None:
+    for child in template:
+        name = child.tag.split("}")[-1]
+        if any(key.endswith("template") for key in child.attrib):
+            for entry in answers.get(name, []):
+                element = ET.SubElement(into, name)
+                fill(child, element, entry)
+            continue
+        if name in answers and isinstance(answers[name], list):
+            continue  # a repeat without a template entry: filled above when it has one
+        element = ET.SubElement(into, name)
+        if len(child):
+            fill(child, element, answers.get(name, {}) if name != "meta" else {})
+        elif name in answers:
+            element.text = str(answers[name])
+
+
+def post(xml: bytes, *files: tuple[str, bytes], incomplete: bool = False) -> dict[str, Any]:
+    parts: list[tuple[str, Any]] = [("xml_submission_file", ("submission.xml", xml, "text/xml"))]
+    parts += [(name, (name, data, "image/jpeg")) for name, data in files]
+    data = {"*isIncomplete*": "yes"} if incomplete else None
+    return {"files": parts, "data": data, "headers": HEADERS}
+
+
+ANSWERS = {
+    "shop_name": "ร้านป้าศรี",
+    "place": {"location": "14.9730 102.0836 180 4.5", "opened": "2019-05-01"},
+    "goods": "rice drinks",
+    "seats": "12",
+    "frontage": "14.9730 102.0836 0 5;14.9731 102.0838 0 5",
+    "front": "front.jpg",
+    "street": "street.jpg",
+    "staff": [{"role": "cook"}, {"role": "cashier"}],
+}
+
+
+async def record_of(client: AsyncClient, coordinator: Person) -> dict[str, Any]:
+    listing = await client.get("/api/v1/projects/korat/forms/shops/records", headers=coordinator.headers)
+    assert listing.status_code == 200, listing.text
+    items = listing.json()["items"]
+    assert len(items) == 1, items
+    return items[0]
