@@ -29,12 +29,12 @@ from typing import Any
 
 import httpx
 import msgspec
+from collect import instance_xml, template_of
 from harness import Instance, Server, cpu_seconds, log, percentile, postgres_pids
 
 PROJECT = "bench"
 FORM_KEY = "shops"
 VERSION = "v1"
-XFORMS = "{http://www.w3.org/2002/xforms}"
 LIST = "{http://openrosa.org/xforms/xformsList}"
 FORM: dict[str, Any] = {
     "key": FORM_KEY,
@@ -76,40 +76,6 @@ def answers(rng: random.Random, with_photo: bool) -> dict[str, Any]:
         **({"front": "front.jpg"} if with_photo else {}),
         "staff": [{"role": "cook", "years": str(rng.randrange(20))} for _ in range(rng.randrange(1, 3))],
     }
-
-
-def template_of(xform: bytes) -> ET.Element:
-    model = ET.fromstring(xform).find(f".//{XFORMS}model")
-    assert model is not None
-    primary = model.find(f"{XFORMS}instance")
-    assert primary is not None
-    return next(iter(primary))
-
-
-def instance_xml(template: ET.Element, values: dict[str, Any], instance_id: str) -> bytes:
-    """The instance as Collect writes it: the XForm's primary instance, filled."""
-    root = ET.Element(template.tag.split("}")[-1], dict(template.attrib))
-    fill(template, root, values)
-    meta = root.find("meta")
-    assert meta is not None
-    meta.find("instanceID").text = f"uuid:{instance_id}"  # type: ignore[union-attr]
-    return b"<?xml version='1.0' ?>" + ET.tostring(root, encoding="utf-8").split(b"?>", 1)[-1]
-
-
-def fill(template: ET.Element, into: ET.Element, values: dict[str, Any]) -> None:
-    for child in template:
-        name = child.tag.split("}")[-1]
-        if any(key.endswith("template") for key in child.attrib):
-            for entry in values.get(name, []):
-                fill(child, ET.SubElement(into, name), entry)
-            continue
-        if isinstance(values.get(name), list):
-            continue
-        element = ET.SubElement(into, name)
-        if len(child):
-            fill(child, element, values.get(name, {}) if name != "meta" else {})
-        elif name in values:
-            element.text = str(values[name])
 
 
 def set_up(instance: Instance, server: Server) -> tuple[str, bytes]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from benchmarks.collect import instance_xml, template_of
 from tests.factories import Person
 
 SHOPS: dict[str, Any] = {
@@ -52,7 +53,6 @@ async def publish_shops(client: AsyncClient, member: Any) -> tuple[Person, str]:
 
 LIST_NS = "{http://openrosa.org/xforms/xformsList}"
 RESPONSE_NS = "{http://openrosa.org/http/response}"
-XFORMS_NS = "{http://www.w3.org/2002/xforms}"
 HEADERS = {"X-OpenRosa-Version": "1.0"}
 PHOTO = b"\xff\xd8\xff\xe0" + b"a shop front" * 100
 SECOND_PHOTO = b"\xff\xd8\xff\xe0" + b"the sidewalk" * 100
@@ -85,36 +85,7 @@ def instance(
     xform: ET.Element, answers: dict[str, Any], instance_id: str, deprecated: str | None = None
 ) -> bytes:
     """Fill the XForm's primary instance the way Collect does: one element per question."""
-    model = xform.find(f".//{XFORMS_NS}model")
-    assert model is not None
-    primary = model.find(f"{XFORMS_NS}instance")
-    assert primary is not None
-    template = next(iter(primary))
-    root = ET.Element(template.tag.split("}")[-1], dict(template.attrib))
-    fill(template, root, answers)
-    meta = root.find("meta")
-    assert meta is not None, "pyxform adds meta/instanceID"
-    meta.find("instanceID").text = f"uuid:{instance_id}"  # type: ignore[union-attr]
-    if deprecated is not None:
-        ET.SubElement(meta, "deprecatedID").text = f"uuid:{deprecated}"
-    return b"<?xml version='1.0' ?>" + ET.tostring(root, encoding="utf-8").split(b"?>", 1)[-1]
-
-
-def fill(template: ET.Element, into: ET.Element, answers: dict[str, Any]) -> None:
-    for child in template:
-        name = child.tag.split("}")[-1]
-        if any(key.endswith("template") for key in child.attrib):
-            for entry in answers.get(name, []):
-                element = ET.SubElement(into, name)
-                fill(child, element, entry)
-            continue
-        if name in answers and isinstance(answers[name], list):
-            continue  # a repeat without a template entry: filled above when it has one
-        element = ET.SubElement(into, name)
-        if len(child):
-            fill(child, element, answers.get(name, {}) if name != "meta" else {})
-        elif name in answers:
-            element.text = str(answers[name])
+    return instance_xml(template_of(ET.tostring(xform)), answers, instance_id, deprecated)
 
 
 def post(xml: bytes, *files: tuple[str, bytes], incomplete: bool = False) -> dict[str, Any]:
