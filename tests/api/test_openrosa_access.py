@@ -5,11 +5,23 @@ OpenRosa with the status Collect understands."""
 from __future__ import annotations
 
 import base64
+import uuid
 
 import pytest
 from httpx import AsyncClient
 
-from tests.api.openrosa import HEADERS, LIST_NS, PHOTO, RESPONSE_NS, post, publish_shops, xml_of
+from tests.api.openrosa import (
+    ANSWERS,
+    HEADERS,
+    LIST_NS,
+    PHOTO,
+    RESPONSE_NS,
+    download,
+    instance,
+    post,
+    publish_shops,
+    xml_of,
+)
 from tests.factories import Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -121,3 +133,19 @@ async def test_no_xml_part_is_400_and_oversize_413(
     too_big = await client.post(f"{root}/submission", **post(huge_text))
     assert too_big.status_code == 413
     assert too_big.headers["x-openrosa-version"] == "1.0"
+
+
+async def test_a_post_that_fits_the_announced_length_is_taken(
+    client: AsyncClient, tablet: tuple[Person, str], settings
+) -> None:
+    """Collect fills a POST up to `X-OpenRosa-Accept-Content-Length` with files: that must never be a 413."""
+    _, root = tablet
+    head = await client.head(f"{root}/submission", headers=HEADERS)
+    announced = int(head.headers["x-openrosa-accept-content-length"])
+    assert announced < settings.max_body_bytes
+    _, xform = await download(client, root)
+    one_photo = {name: answer for name, answer in ANSWERS.items() if name != "street"}
+    xml = instance(xform, one_photo, str(uuid.uuid4()))
+    photo = b"\xff\xd8" + b"\x00" * (announced - len(xml) - 2)
+    sent = await client.post(f"{root}/submission", **post(xml, ("front.jpg", photo)))
+    assert sent.status_code == 201, sent.text
