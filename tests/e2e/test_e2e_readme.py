@@ -14,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -72,6 +73,11 @@ def test_the_readme_walkthrough_runs_as_written(instance: Instance, tmp_path: Pa
     assert photo.content == (ROOT / "examples" / "shopfront.png").read_bytes()
     features = json.loads((tmp_path / "sidewalk.geojson").read_text())["features"]
     assert len(features) == 2 and {f["geometry"]["type"] for f in features} == {"Point"}
+    with zipfile.ZipFile(tmp_path / "sidewalk-photos.zip") as bundle:
+        names = bundle.namelist()
+        photo_path = "media/7d2c5e10-4b1a-4f3e-9c55-0a8e2f61b3d4/shopfront.png"
+        assert names[0].endswith(".xlsx") and photo_path in names, names
+        assert bundle.read(photo_path) == (ROOT / "examples" / "shopfront.png").read_bytes()
 
 
 def test_the_readme_tour_runs_as_written_and_publishes(instance: Instance, tmp_path: Path) -> None:
