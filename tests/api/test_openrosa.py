@@ -9,8 +9,12 @@ The instance is built the way Collect builds it: from the primary instance of th
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from httpx import AsyncClient
@@ -30,6 +34,8 @@ from tests.api.openrosa import (
     xml_of,
 )
 from tests.factories import Person
+from tests.forms.test_xform_conformance import ENKETO, ODK_VALIDATE
+from tests.tools import need, unavailable
 from tests.workbooks import XLSX, build_xlsx
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -213,3 +219,29 @@ async def test_an_external_select_gets_its_itemsets_csv_in_the_manifest(client: 
         "md5:" + hashlib.md5(itemsets.content).hexdigest()
     )
     assert b"klangdong" in itemsets.content and b"pakchong" in itemsets.content
+
+
+async def test_the_xform_served_loads_in_enketo_and_passes_odk_validate(
+    client: AsyncClient, tablet: tuple[Person, str], tmp_path: Path
+) -> None:
+    """The bytes a tablet downloads, read by Enketo's transformer and by JavaRosa (ODK Validate)."""
+    _, root = tablet
+    served, _ = await download(client, root)
+    path = tmp_path / "shops.xml"
+    path.write_bytes(served)
+    need("java", "default-jre-headless")
+    validated = await asyncio.to_thread(
+        _run, "java", "-Djava.awt.headless=true", "-jar", str(ODK_VALIDATE), str(path)
+    )
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    need("node", "nodejs")
+    if not (ENKETO / "node_modules" / "libxslt" / "build").is_dir():
+        unavailable("Enketo's transformer is not installed in tests/tools/enketo (.ci/run shows how: npm ci)")
+    transformed = await asyncio.to_thread(_run, "node", str(ENKETO / "transform.mjs"), str(path))
+    assert json.loads(transformed.stdout.splitlines()[-1]) == {"file": str(path), "ok": True}, (
+        transformed.stderr
+    )
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
