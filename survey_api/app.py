@@ -15,7 +15,7 @@ from survey_api.db.session import Sessions, make_sessionmaker, provide_db
 from survey_api.intake.items import Validators
 from survey_api.intake.pool import Helpers, default_processes
 from survey_api.jobs.worker import Worker
-from survey_api.openrosa.documents import VersionHeader
+from survey_api.openrosa.documents import version_header
 from survey_api.routes.areas import AreaController
 from survey_api.routes.attachments import AttachmentController
 from survey_api.routes.duplicates import DuplicateController
@@ -102,7 +102,8 @@ def create_app(settings: Settings, *, sessionmaker: Sessions | None = None) -> L
         route_handlers=[health, api, *OPENROSA_HANDLERS],
         dependencies={"db": Provide(provide_db), "user": Provide(provide_user, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[VersionHeader, UrlGuard(), auth_middleware()],
+        middleware=[UrlGuard(), auth_middleware()],
+        before_send=[version_header],
         request_class=GuardedRequest,
         lifespan=[database],
         request_max_body_size=settings.max_body_bytes,

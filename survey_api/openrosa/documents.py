@@ -7,8 +7,6 @@ contract, and so is `text/xml; charset=utf-8` with `X-OpenRosa-Version: 1.0` on 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -41,8 +39,8 @@ class MediaEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def headers() -> dict[str, str]:
-    """What every OpenRosa response carries; Collect checks the version and trusts the date."""
-    return {VERSION_HEADER: VERSION, "Date": format_datetime(datetime.now(UTC), usegmt=True)}
+    """What every OpenRosa response carries (the server adds `Date`)."""
+    return {VERSION_HEADER: VERSION}
 
 
 def xml_response(body: str, status: int = 200, extra: dict[str, str] | None = None) -> Response[bytes]:
@@ -92,24 +90,11 @@ def submission_response(message: str, nature: str = "submit_success") -> str:
     )
 
 
-class VersionHeader:
-    """ASGI middleware: `X-OpenRosa-Version` on every response under /openrosa, the server's own
-    errors (a body over the size limit, an unknown path) included."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/openrosa/"):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if not any(name.lower() == b"x-openrosa-version" for name, _ in headers):
-                    headers.append((b"x-openrosa-version", VERSION.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
+async def version_header(message: Any, scope: Any) -> None:
+    """A `before_send` hook: `X-OpenRosa-Version` on every response under /openrosa/, the server's own
+    answers (an unknown path, a method not allowed, a body over the size limit) included."""
+    if message["type"] != "http.response.start" or not scope.get("path", "").startswith("/openrosa/"):
+        return
+    headers = message.setdefault("headers", [])
+    if not any(name.lower() == b"x-openrosa-version" for name, _ in headers):
+        headers.append((b"x-openrosa-version", VERSION.encode()))

@@ -41,6 +41,9 @@ async def test_wrong_key_is_403_and_unknown_project_404(
     _, root = tablet
     missing = await client.get(root.replace("/korat", "/nowhere") + "/formList", headers=HEADERS)
     assert missing.status_code == 404
+    no_route = await client.get(f"{root}/not-a-route/at-all", headers=HEADERS)
+    assert no_route.status_code == 404
+    assert no_route.headers["x-openrosa-version"] == "1.0"  # the server's own answers carry it too
 
 
 async def test_an_analyst_is_not_offered_forms(
