@@ -17,8 +17,7 @@ from httpx import AsyncClient
 from survey_api.exporting import jobs
 from survey_api.settings import Settings
 from survey_api.stores.media import LocalMedia
-from tests.api.test_api_attachments import BASE, JPEG, photo_form, shop_item
-from tests.factories import SYNC, batch
+from tests.api.test_api_attachments import BASE, JPEG, send_shop
 
 EXPORT = "/api/v1/projects/korat/forms/shops/export"
 
@@ -26,21 +25,15 @@ EXPORT = "/api/v1/projects/korat/forms/shops/export"
 @pytest.fixture
 async def photographed(client: AsyncClient, member) -> dict[str, Any]:
     """A shop whose front and second room photos were sent; an analyst without pii."""
-    coordinator = await member("coordinator", pii=True)
-    volunteer = await member("volunteer")
-    analyst = await member("analyst")
-    await photo_form(client, coordinator)
-    item = shop_item(id_card="card.jpg")
-    pushed = await client.post(SYNC, json=batch(item), headers=volunteer.headers)
-    assert pushed.status_code == 200, pushed.text
+    sent = await send_shop(client, member)
     for name in ("front.jpg", "room2.jpg", "card.jpg"):
         put = await client.put(
-            f"{BASE}/{item['uuid']}/attachments/{name}",
+            f"{BASE}/{sent['uuid']}/attachments/{name}",
             content=JPEG + name.encode(),
-            headers={**volunteer.headers, "Content-Type": "image/jpeg"},
+            headers={**sent["volunteer"].headers, "Content-Type": "image/jpeg"},
         )
         assert put.status_code == 201, put.text
-    return {"coordinator": coordinator, "analyst": analyst, "uuid": item["uuid"]}
+    return sent
 
 
 def link(uuid: str, name: str, base: str = "http://survey.test") -> str:

@@ -51,6 +51,10 @@ def shop_item(**answers: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def sent(client: AsyncClient, member) -> dict[str, Any]:
+    return await send_shop(client, member)
+
+
+async def send_shop(client: AsyncClient, member: Any) -> dict[str, Any]:
     """A coordinator (pii), a volunteer and an analyst without pii; one shop submitted."""
     coordinator = await member("coordinator", pii=True)
     volunteer = await member("volunteer")
