@@ -19,6 +19,7 @@ from survey_api.db.session import Session
 from survey_api.stores import form_media, forms
 
 log = logging.getLogger(__name__)
+NOT_OFFERED = "this version is not offered to ODK Collect, KoboCollect or Enketo"
 
 
 async def ensure_xform(db: Session, row: tables.FormVersion) -> tuple[bytes, str] | None:
@@ -27,6 +28,8 @@ async def ensure_xform(db: Session, row: tables.FormVersion) -> tuple[bytes, str
     stored = await forms.xform(db, row.id)
     if stored is not None:
         return stored
+    if any(isinstance(w, str) and w.startswith(NOT_OFFERED) for w in row.warnings or []):
+        return None  # refused at publish: not compiled again on every form list a tablet asks for
     made = await _compile_and_store(db, row)
     return None if isinstance(made, XFormError) else made
 
@@ -37,10 +40,7 @@ async def publish_warning(db: Session, row: tables.FormVersion) -> str | None:
     made = await _compile_and_store(db, row)
     if not isinstance(made, XFormError):
         return None
-    return (
-        "this version is not offered to ODK Collect, KoboCollect or Enketo (no XForm could be made of it; "
-        f"tablets using this server's JSON API can fill it): {made}"
-    )
+    return f"{NOT_OFFERED} (no XForm could be made of it; tablets using this server's JSON API can fill it): {made}"
 
 
 async def _compile_and_store(db: Session, row: tables.FormVersion) -> tuple[bytes, str] | XFormError:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from survey_api.db import tables
+from survey_api.openrosa import xforms
 from survey_api.openrosa.xforms import ensure_xform
 from tests.factories import FORM, Person
 from tests.workbooks import XLSX, build_xlsx
@@ -133,3 +134,29 @@ async def test_a_version_published_without_an_xform_gets_one_when_first_needed(
     assert await xform_of(sessionmaker, "sidewalk_audit", "v1") == (xform, md5)
     async with sessionmaker() as db:
         assert await ensure_xform(db, row) == (xform, md5)  # kept: the same bytes every time
+
+
+async def test_a_form_refused_at_publish_is_left_out_of_the_form_list_without_compiling_again(
+    client, coordinator, member, monkeypatch
+) -> None:
+    form = {
+        "key": "greeting",
+        "version": "1",
+        "title": "Greeting",
+        "fields": [
+            {"name": "hello", "type": "note", "label": "Hello ${nobody}"},
+            {"name": "n", "type": "text"},
+        ],
+    }
+    assert (await client.post(FORMS, json=form, headers=coordinator.headers)).status_code == 201
+    assert (await publish(client, coordinator, "greeting", "1")).status_code == 200
+
+    def compiled_again(*args: Any) -> None:
+        raise AssertionError("a version refused at publish was compiled again for a form list")
+
+    monkeypatch.setattr(xforms, "compile_xform_files", compiled_again)
+    volunteer = await member("volunteer")
+    listing = await client.get(f"/openrosa/key/{volunteer.token}/projects/korat/formList")
+    assert listing.status_code == 200
+    assert "<formID>audit</formID>" in listing.text  # the coordinator fixture's form, compiled at publish
+    assert "greeting" not in listing.text
