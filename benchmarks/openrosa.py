@@ -29,8 +29,9 @@ from typing import Any
 
 import httpx
 import msgspec
-from collect import instance_xml, template_of
 from harness import Instance, Server, cpu_seconds, log, percentile, postgres_pids
+
+from survey_api.demo.collect import instance_xml, template_of
 
 PROJECT = "bench"
 FORM_KEY = "shops"

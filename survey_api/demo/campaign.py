@@ -34,6 +34,7 @@ def audit_workbook() -> bytes:
         ["select_one yes_no", "ramp", "ทางลาด", "Kerb ramp", None, None, None],
         ["select_one yes_no", "street_tree", "ต้นไม้ริมทาง", "Street tree", None, None, None],
         ["text", "owner_phone", "เบอร์โทรเจ้าของ", "Owner's phone", None, None, "yes"],
+        ["image", "shopfront", "รูปหน้าร้าน", "Shop front", None, None, None],
     ]
     choices = [
         ["list_name", "name", *TH_EN],

@@ -72,6 +72,15 @@ def block(url: str, state: dict[str, Any], now: dict[str, int]) -> str:
         "",
         f"Sync: received {state['received']} {sign} {terms} = {total}",
         *(f"  {case:<28} {status}" for case, status in state["cases"].items()),
+        *(
+            [
+                f"ODK Collect: {sum(state['collect'].values())} sidewalk audits with a photo each, answered "
+                + ", ".join(f"{n} × {status}" for status, n in sorted(state["collect"].items()))
+                + " (the photo links are in the xlsx export)"
+            ]
+            if state.get("collect")
+            else []
+        ),
         "Exports when built: "
         + ", ".join(f"{fmt} {size / 1024:.0f} kB" for fmt, size in state["exports"].items()),
         "Now: " + ", ".join(f"{name} {n}" for name, n in now.items()),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from survey_api.demo import campaign as c
+from survey_api.demo.collect import send_from_collect
 from survey_api.demo.fieldwork import AUDIT_V, STATUSES, Field
 from survey_api.demo.report import block, live
 from survey_api.demo.server import Api, Child, DemoError, answers, make_admin
@@ -19,7 +20,7 @@ from survey_api.settings import Settings
 
 SLUG = "korat-demo"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REQUESTS = 56  # about how many requests a build makes, for the progress bar
+REQUESTS = 56  # about how many requests a build makes, for the progress bar (Collect's not counted)
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,6 +104,7 @@ def build(admin: Api, previous: str | None, settings: Settings) -> dict[str, Any
     coordinator.call("POST", f"{base}/forms/{c.SPACES}/versions/v2/publish")
     field.spaces(2, 40, 30)
     field.messy()
+    collect = send_from_collect(admin, slug, tokens[c.VOLUNTEERS[0]], field.rng)
 
     sizes = {}
     for layer in ("districts", "blocks"):
@@ -124,6 +126,7 @@ def build(admin: Api, previous: str | None, settings: Settings) -> dict[str, Any
         "received": field.received,
         "statuses": {s: field.statuses.get(s, 0) for s in STATUSES},
         "cases": field.cases,
+        "collect": collect,
         "exports": sizes,
         "published": published,
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from benchmarks.collect import instance_xml, template_of
+from survey_api.demo.collect import instance_xml, template_of
 from tests.factories import Person
 
 SHOPS: dict[str, Any] = {

@@ -1,9 +1,11 @@
 """`survey-api demo` from a fresh data dir: it starts its own server, builds the campaign over HTTP,
 prints an accounting identity that holds and URLs that answer, and a second run changes nothing."""
 
+import io
 import re
 
 import httpx
+import openpyxl
 
 from benchmarks.harness import Instance, free_port
 
@@ -47,7 +49,8 @@ def test_demo_builds_once_and_what_it_prints_holds(instance: Instance):
     second = instance.cli("demo", "--url", server.url, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "exists already: nothing changed" in second.stdout
-    for start in ("Sync:", "Now:", "  coordinator", "  analyst"):
+    assert "ODK Collect: 3 sidewalk audits with a photo each, answered 3 × 201" in first.stdout
+    for start in ("Sync:", "ODK Collect:", "Now:", "  coordinator", "  analyst"):
         assert line(second.stdout, start) == line(first.stdout, start)
 
     tokens = {role: line(second.stdout, f"  {role} ").split()[1] for role in ("coordinator", "analyst")}
@@ -68,3 +71,11 @@ def test_demo_builds_once_and_what_it_prints_holds(instance: Instance):
     ).json()
     assert len(index["features"]) == 12
     assert any(f["properties"]["index"] is not None for f in index["features"])
+    # The photos Collect sent are links in the xlsx export's photo column, and the links download them.
+    analyst = {"Authorization": f"Bearer {tokens['analyst']}"}
+    workbook = httpx.get(next(u for u in urls if u.endswith("/export.xlsx")), headers=analyst, timeout=60)
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content))["sidewalk_audit"]
+    links = [cell.hyperlink.target for row in sheet.iter_rows() for cell in row if cell.hyperlink is not None]
+    assert sorted(link.rsplit("/", 1)[1] for link in links) == [f"shopfront-{k}.png" for k in (1, 2, 3)]
+    photo = httpx.get(links[0], headers=analyst, timeout=60)
+    assert photo.status_code == 200 and photo.content.startswith(b"\x89PNG")
