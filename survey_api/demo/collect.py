@@ -99,7 +99,12 @@ def send_from_collect(api: Api, slug: str, token: str, rng: random.Random) -> di
             ),
             (photo, photo, "image/png", _picture(answers["shop_name"])),
         ]
-        statuses[str(_post(api, f"{root}/submission", parts))] += 1
+        status, data = api.post_parts(f"{root}/submission", parts)
+        if status not in (201, 202):
+            raise DemoError(
+                f"ODK Collect's submission was answered {status}: {data[:300].decode(errors='replace')}"
+            )
+        statuses[str(status)] += 1
     return dict(statuses)
 
 
@@ -128,28 +133,3 @@ def _picture(text: str) -> bytes:
     out = io.BytesIO()
     segno.make(text).save(out, kind="png", scale=6)
     return out.getvalue()
-
-
-def _post(api: Api, path: str, parts: list[tuple[str, str, str, bytes]]) -> int:
-    """A multipart POST as Collect sends it; the status (201 stored, 202 already there)."""
-    boundary = uuid.uuid4().hex
-    body = b"".join(
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            f"Content-Type: {media}\r\n\r\n"
-        ).encode()
-        + content
-        + b"\r\n"
-        for name, filename, media, content in parts
-    )
-    status, data = api.send(
-        "POST",
-        path,
-        raw=body + f"--{boundary}--\r\n".encode(),
-        content_type=f"multipart/form-data; boundary={boundary}",
-    )
-    if status not in (201, 202):
-        raise DemoError(
-            f"ODK Collect's submission was answered {status}: {data[:300].decode(errors='replace')}"
-        )
-    return status

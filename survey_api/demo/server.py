@@ -76,16 +76,27 @@ class Api:
 
     def upload(self, path: str, filename: str, content: bytes, media: str) -> Any:
         """A multipart/form-data POST with one `file` part, as a browser sends a workbook."""
+        status, data = self.post_parts(path, [("file", filename, media, content)])
+        if self.hook is not None:
+            self.hook()
+        if status not in (200, 201):
+            raise DemoError(f"POST {path} -> {status}: {data[:600].decode(errors='replace')}")
+        return decode(data)
+
+    def post_parts(self, path: str, parts: list[tuple[str, str, str, bytes]]) -> tuple[int, bytes]:
+        """A multipart/form-data POST of (field name, file name, media type, bytes) parts."""
         boundary = uuid.uuid4().hex
-        raw = (
+        raw = b"".join(
             (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
                 f"Content-Type: {media}\r\n\r\n"
             ).encode()
             + content
-            + f"\r\n--{boundary}--\r\n".encode()
+            + b"\r\n"
+            for name, filename, media, content in parts
         )
-        return self.call("POST", path, raw=raw, content_type=f"multipart/form-data; boundary={boundary}")
+        raw += f"--{boundary}--\r\n".encode()
+        return self.send("POST", path, raw=raw, content_type=f"multipart/form-data; boundary={boundary}")
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base}{path}"
