@@ -29,10 +29,10 @@ SHOPS = 3  # instances the demo's Collect tablet sends
 def template_of(xform: bytes) -> ET.Element:
     """The root element of the XForm's primary instance."""
     model = ET.fromstring(xform).find(f".//{XFORMS}model")
-    assert model is not None, "an XForm has a model"
-    primary = model.find(f"{XFORMS}instance")
-    assert primary is not None, "a model has a primary instance"
-    return next(iter(primary))
+    primary = model.find(f"{XFORMS}instance") if model is not None else None
+    if primary is None or len(primary) == 0:
+        raise ValueError("not an XForm: no model with a primary instance")
+    return primary[0]
 
 
 def instance_xml(
@@ -42,7 +42,8 @@ def instance_xml(
     root = ET.Element(template.tag.split("}")[-1], dict(template.attrib))
     fill(template, root, answers)
     meta = root.find("meta")
-    assert meta is not None, "pyxform adds meta/instanceID"
+    if meta is None or meta.find("instanceID") is None:
+        raise ValueError("the XForm's instance has no meta/instanceID (pyxform always adds one)")
     meta.find("instanceID").text = f"uuid:{instance_id}"  # type: ignore[union-attr]
     if deprecated is not None:
         ET.SubElement(meta, "deprecatedID").text = f"uuid:{deprecated}"
